@@ -1,0 +1,41 @@
+"""Presets.  Widths, depths, heads, window size and carriers are plain JSON stored in the weights metadata.
+
+- dims / sar_dims: widths of the optical (= fusion) and SAR streams at strides 4, 8, 16, 32.
+- depths: blocks per stage; stages 1-2 are convolutional, stages 3-4 carrier-token attention.
+- heads: attention heads of stages 3-4.  window: window side (tokens) at stages 3-4.  carriers: carrier tokens per
+  window side (carriers**2 per window).
+"""
+
+import copy
+
+PRESETS = {
+    "tiny": {"dims": [16, 32, 48, 64], "sar_dims": [8, 16, 24, 32], "depths": [1, 1, 1, 1], "heads": [2, 2],
+             "window": [4, 4], "carriers": 1, "decoder_dim": 16, "mlp_ratio": 2.0},
+    "small": {"dims": [32, 64, 128, 256], "sar_dims": [16, 32, 64, 128], "depths": [1, 2, 3, 1], "heads": [4, 8],
+              "window": [8, 8], "carriers": 2, "decoder_dim": 64, "mlp_ratio": 2.0},
+    "base": {"dims": [64, 128, 256, 512], "sar_dims": [32, 64, 128, 256], "depths": [2, 2, 6, 2], "heads": [8, 16],
+             "window": [8, 8], "carriers": 2, "decoder_dim": 128, "mlp_ratio": 2.0},
+}
+
+
+def preset_config(name, in_optical, in_sar, num_classes, **overrides):
+    """A full build_model config: preset ``name`` plus the input band counts and number of classes."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    config = copy.deepcopy(PRESETS[name])
+    config.update(preset=name, in_optical=int(in_optical), in_sar=int(in_sar), num_classes=int(num_classes),
+                  cloud_removal=True)
+    config.update(overrides)
+    return config
+
+
+def full_config(config):
+    """Fill missing keys from the named (or small) preset, so older/shorter configs still build."""
+    base = copy.deepcopy(PRESETS[config.get("preset", "small")] if config.get("preset") in PRESETS
+                         else PRESETS["small"])
+    base.update(cloud_removal=True)
+    base.update(config)
+    for key in ("in_optical", "in_sar", "num_classes"):
+        if key not in base:
+            raise ValueError(f"model config lacks {key!r}")
+    return base

@@ -1,0 +1,53 @@
+"""DCHF: discrepancy-conditioned hybrid fusion, applied after every encoder stage.
+
+1. Project optical and SAR features to a shared space (1x1 conv + BN each).
+2. Discrepancy: per-pixel squared difference of the projections; a small conv head turns it into a reliability map
+   r in (0, 1) (low where optical disagrees with SAR, as under clouds).
+3. Local part: a pixel gate g decides the optical/SAR mix; r scales it (m = r * g), so unreliable optical evidence
+   is replaced by SAR; the mix is fused with the previous fusion state.
+4. Global part: the fusion stream's stage body runs on the local fusion with r; at attention stages its carrier
+   tokens carry pooled r and log r biases their attention logits (see carrier_attention.py).
+5. Gated residual feedback: the fused features flow back into both streams (value * sigmoid(gate)).
+"""
+
+import torch
+from torch import nn
+
+from .layers import ConvBN
+
+
+class Feedback(nn.Module):
+    """Gated residual ``x + sigmoid(gate(f)) * value(f)``; gate bias starts low so streams start nearly untouched."""
+
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.cout = cout
+        self.conv = nn.Conv2d(cin, 2 * cout, 1)
+        nn.init.constant_(self.conv.bias[cout:], -2.0)
+
+    def forward(self, x, fused):
+        value, gate = self.conv(fused).split(self.cout, 1)
+        return x + torch.sigmoid(gate) * value
+
+
+class DCHF(nn.Module):
+    """Fuse one stage.  ``forward(opt, sar, prev, fusion_body) -> fused, reliability, opt, sar``."""
+
+    def __init__(self, opt_dim, sar_dim, dim, fusion_body):
+        super().__init__()
+        self.proj_opt, self.proj_sar = ConvBN(opt_dim, dim), ConvBN(sar_dim, dim)
+        self.reliability = nn.Sequential(ConvBN(dim, dim, 3, groups=dim, act=True), nn.Conv2d(dim, 1, 1))
+        nn.init.constant_(self.reliability[1].bias, 2.0)  # start trusting optical (r ~ 0.88)
+        self.gate = nn.Conv2d(2 * dim, 1, 1)
+        self.fuse = ConvBN(2 * dim, dim)
+        self.body = fusion_body
+        self.back_opt, self.back_sar = Feedback(dim, opt_dim), Feedback(dim, sar_dim)
+
+    def forward(self, opt, sar, prev=None):
+        po, ps = self.proj_opt(opt), self.proj_sar(sar)
+        r = torch.sigmoid(self.reliability((po - ps) ** 2))
+        m = r * torch.sigmoid(self.gate(torch.cat([po, ps], 1)))
+        local = m * po + (1.0 - m) * ps
+        prev = local if prev is None else prev
+        fused = self.body(prev + self.fuse(torch.cat([local, prev], 1)), reliability=r)
+        return fused, r, self.back_opt(opt, fused), self.back_sar(sar, fused)

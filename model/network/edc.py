@@ -1,0 +1,56 @@
+"""EDC: tri-stream carrier-token encoder with DCHF fusion, multi-scale decoder and cloud-removal head.
+
+    optical --Stream--+                         +--> decoder --> logits
+                      +-- DCHF (every stage) ---+
+    SAR ----Stream----+   fusion stream         +--> cloud-removal head (optical + fusion) --> cloud-free optical
+                          reliability r --------------------------------------------------> reliability
+"""
+
+import torch
+from torch import nn
+
+from .cloud_removal import CloudRemovalHead
+from .config import full_config
+from .dchf import DCHF
+from .decoder import MultiScaleDecoder
+from .layers import downsample, pad_to_multiple, upsample_to
+from .stream import Stream, make_body
+
+STRIDE = 32
+
+
+class EDC(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.config = c = full_config(config)
+        dims, sar_dims = c["dims"], c["sar_dims"]
+        self.optical = Stream(c["in_optical"], dims, c)
+        self.sar = Stream(c["in_sar"], sar_dims, c)
+        self.fusion_down = nn.ModuleList([downsample(dims[i], dims[i + 1]) for i in range(3)])
+        self.dchf = nn.ModuleList([DCHF(dims[i], sar_dims[i], dims[i], make_body(c, i, dims[i])) for i in range(4)])
+        self.decoder = MultiScaleDecoder(dims, c["decoder_dim"], c["num_classes"])
+        self.cloud_removal = (CloudRemovalHead(dims[0], c["decoder_dim"], c["in_optical"])
+                              if c["cloud_removal"] else None)
+
+    def forward(self, optical, sar, return_features=False):
+        h, w = optical.shape[-2:]
+        optical = pad_to_multiple(optical, STRIDE, "replicate")
+        sar = pad_to_multiple(sar, STRIDE, "replicate")
+        opt, sr, fused = optical, sar, None
+        feats, rels = [], []
+        for i in range(4):
+            opt, sr = self.optical.stages[i](opt), self.sar.stages[i](sr)
+            prev = None if fused is None else self.fusion_down[i - 1](fused)
+            fused, r, opt, sr = self.dchf[i](opt, sr, prev)
+            opt_first = opt if i == 0 else opt_first
+            feats.append(fused)
+            rels.append(r)
+        dec, logits = self.decoder(feats)
+        size = optical.shape[-2:]
+        reliability = torch.stack([upsample_to(r, size) for r in rels], 0).mean(0)
+        cloudfree = optical if self.cloud_removal is None else self.cloud_removal(optical, opt_first, dec)
+        out = {"logits": upsample_to(logits, size)[..., :h, :w], "cloudfree": cloudfree[..., :h, :w],
+               "reliability": reliability[..., :h, :w]}
+        if return_features:
+            out.update(features=dec, fused=feats, reliability_stages=rels)
+        return out

@@ -1,0 +1,34 @@
+"""One encoder stream: a stem and four stages at strides 4, 8, 16, 32 (conv, conv, carrier attention x2)."""
+
+from torch import nn
+
+from .carrier_attention import CarrierStage
+from .conv_stage import ConvBody
+from .layers import downsample, stem
+
+
+def make_body(config, stage, dim):
+    """Stage body: convolutional at stages 0-1, carrier-token attention at stages 2-3."""
+    depth = config["depths"][stage]
+    if stage < 2:
+        return ConvBody(dim, depth)
+    return CarrierStage(dim, depth, config["heads"][stage - 2], config["window"][stage - 2], config["carriers"],
+                        config["mlp_ratio"])
+
+
+class Stream(nn.Module):
+    """Encoder of one input; ``stages[i](x)`` runs stage i (downsampling first)."""
+
+    def __init__(self, in_channels, dims, config, body=make_body):
+        super().__init__()
+        self.stages = nn.ModuleList()
+        for i, dim in enumerate(dims):
+            entry = stem(in_channels, dim) if i == 0 else downsample(dims[i - 1], dim)
+            self.stages.append(nn.Sequential(entry, body(config, i, dim)))
+
+    def forward(self, x):
+        feats = []
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        return feats
