@@ -1,0 +1,200 @@
+"""``edc:segment``: land cover and flood water from an optical + SAR raster pair with an EDC model."""
+
+import json
+import os
+
+from qgis.core import (QgsProcessing, QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingOutputNumber,
+                       QgsProcessingOutputString, QgsProcessingParameterBand, QgsProcessingParameterDefinition,
+                       QgsProcessingParameterEnum, QgsProcessingParameterExtent, QgsProcessingParameterFile,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
+                       QgsProcessingParameterRasterLayer, QgsUnitTypes)
+from qgis.PyQt.QtGui import QIcon
+
+from ..model.errors import EDCError
+from .styling import LandCoverPostProcessor
+
+PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_WEIGHTS = os.path.join(PLUGIN_DIR, "resources", "edc_default.pt")
+DEVICES = [("auto", "Automatic (CUDA when available, else CPU)"), ("cpu", "CPU"), ("cuda", "CUDA (NVIDIA GPU)")]
+OPTIONAL_OUTPUTS = [("CONFIDENCE", "Confidence (probability of the chosen class)", "confidence_path"),
+                    ("CLOUDFREE", "Cloud-free optical estimate", "cloudfree_path"),
+                    ("RELIABILITY", "Optical reliability (how much the model trusted the optical image)",
+                     "reliability_path")]
+
+HELP = """<p>Maps land cover and flood water from an <b>optical</b> raster and a <b>SAR</b> raster of the same area
+with an EDC network (tri-stream encoder, SAR-optical fusion and a cloud-removal branch), so that clouds in the optical
+image are filled in from the SAR image.</p>
+<h3>Inputs</h3>
+<ul>
+<li><b>Optical layer</b> and <b>SAR layer</b>: any GDAL raster, any CRS, resolution and data type. The output is
+on the optical raster's grid; the SAR raster is resampled onto it on the fly. Pixels where either input is nodata
+are nodata (255) in the output.</li>
+<li><b>Optical bands</b> / <b>SAR bands</b>: the bands fed to the model, in the order the weights expect. Leave
+empty to use the bands named in the weights (for the bundled model: blue, green, red, near-infrared; VV, VH).</li>
+<li><b>Weights file</b>: an EDC <code>.pt</code> (PyTorch) or <code>.onnx</code> (ONNX Runtime) file. Empty = the
+bundled default weights. ONNX weights need only onnxruntime, not PyTorch.</li>
+<li><b>Processing extent</b>: optional; the output is cropped to it and to where both inputs exist.</li>
+<li>Advanced: <b>tile size</b>, <b>tile overlap</b> (0 = the values stored in the weights) and <b>batch size</b>
+(0 = automatic). The scene is processed tile by tile, so memory use does not grow with its size.</li>
+<li><b>Device</b>: <i>Automatic</i> uses an NVIDIA GPU through CUDA when PyTorch (for .pt) or ONNX Runtime (for
+.onnx) can use one, otherwise the CPU; <i>CUDA</i> fails with a clear message when no GPU is usable. The device
+actually used is written to the log.</li>
+</ul>
+<h3>Outputs</h3>
+<ul>
+<li><b>Land cover</b>: a compressed, tiled GeoTIFF (Byte) with a colour table, class names and a .qml style; it is
+added to the map with a legend of class names.</li>
+<li>Optional: <b>confidence</b>, <b>cloud-free optical estimate</b> and <b>reliability</b> rasters.</li>
+<li>Per-class pixel counts and areas (in the optical layer's map units), in the log and in the
+<code>CLASS_STATS</code> output (JSON).</li>
+</ul>
+<p>Cancelling or an error leaves no output file behind.</p>"""
+
+
+class SegmentAlgorithm(QgsProcessingAlgorithm):
+    """Runs :func:`model.pipeline.segment` on the source files of two raster layers."""
+
+    OPTICAL, SAR = "OPTICAL", "SAR"
+    OPTICAL_BANDS, SAR_BANDS = "OPTICAL_BANDS", "SAR_BANDS"
+    WEIGHTS, EXTENT, DEVICE = "WEIGHTS", "EXTENT", "DEVICE"
+    TILE_SIZE, OVERLAP, BATCH_SIZE = "TILE_SIZE", "OVERLAP", "BATCH_SIZE"
+    OUTPUT = "OUTPUT"
+
+    def __init__(self):
+        super().__init__()
+        self._inputs = {}
+        self._output = None
+
+    def name(self):
+        return "segment"
+
+    def displayName(self):  # noqa: N802 (QGIS API)
+        return "Land cover / flood mapping (optical + SAR)"
+
+    def group(self):
+        return "Land cover"
+
+    def groupId(self):  # noqa: N802
+        return "landcover"
+
+    def shortHelpString(self):  # noqa: N802
+        return HELP
+
+    def icon(self):
+        return QIcon(os.path.join(PLUGIN_DIR, "resources", "segment.svg"))
+
+    def tags(self):
+        return ["edc", "land cover", "flood", "water", "sar", "optical", "cloud", "segmentation", "deep learning"]
+
+    def createInstance(self):  # noqa: N802
+        return SegmentAlgorithm()
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterRasterLayer(self.OPTICAL, "Optical layer"))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.SAR, "SAR layer"))
+        self.addParameter(QgsProcessingParameterBand(
+            self.OPTICAL_BANDS, "Optical bands (empty = as the weights expect)", None, self.OPTICAL, True, True))
+        self.addParameter(QgsProcessingParameterBand(
+            self.SAR_BANDS, "SAR bands (empty = as the weights expect)", None, self.SAR, True, True))
+        self.addParameter(QgsProcessingParameterFile(
+            self.WEIGHTS, "Weights file (empty = bundled default)", QgsProcessingParameterFile.File, "", None, True,
+            "EDC weights (*.pt *.onnx)"))
+        self.addParameter(QgsProcessingParameterExtent(self.EXTENT, "Processing extent", optional=True))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.DEVICE, "Device", [label for _, label in DEVICES], defaultValue=0))
+        for name, label in ((self.TILE_SIZE, "Tile size in pixels (0 = from the weights)"),
+                            (self.OVERLAP, "Tile overlap in pixels (0 = from the weights)"),
+                            (self.BATCH_SIZE, "Batch size (0 = automatic)")):
+            param = QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Integer, 0, False, 0,
+                                                 8192 if name != self.BATCH_SIZE else 256)
+            param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(param)
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Land cover"))
+        for name, label, _ in OPTIONAL_OUTPUTS:
+            self.addParameter(QgsProcessingParameterRasterDestination(name, label, optional=True,
+                                                                      createByDefault=False))
+        self.addOutput(QgsProcessingOutputString("CLASS_STATS", "Per-class pixel counts and areas (JSON)"))
+        self.addOutput(QgsProcessingOutputNumber("VALID_PIXELS", "Mapped (non-nodata) pixels"))
+        self.addOutput(QgsProcessingOutputNumber("VALID_AREA", "Mapped area (map units squared)"))
+        self.addOutput(QgsProcessingOutputString("DEVICE_USED", "Device used"))
+
+    def _source_path(self, parameters, name, label, context):
+        layer = self.parameterAsRasterLayer(parameters, name, context)
+        if layer is None or not layer.isValid():
+            raise QgsProcessingException(f"The {label} layer could not be opened; choose a raster layer or file.")
+        if layer.providerType() != "gdal":
+            raise QgsProcessingException(
+                f"The {label} layer '{layer.name()}' is not a file GDAL can read (it comes from the "
+                f"'{layer.providerType()}' provider); save it as a GeoTIFF first (Raster > Conversion > Translate).")
+        return layer
+
+    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        """Main thread: turn layers into file paths so the worker thread only opens files with GDAL."""
+        optical = self._source_path(parameters, self.OPTICAL, "optical", context)
+        sar = self._source_path(parameters, self.SAR, "SAR", context)
+        extent = self.parameterAsExtent(parameters, self.EXTENT, context, optical.crs())
+        self._inputs = {
+            "optical": optical.source(), "sar": sar.source(),
+            "extent": None if extent.isNull() or extent.isEmpty() else
+            (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()),
+            "area_unit": QgsUnitTypes.toAbbreviatedString(QgsUnitTypes.distanceToAreaUnit(optical.crs().mapUnits())),
+        }
+        return True
+
+    def _weights_path(self, parameters, context):
+        path = self.parameterAsFile(parameters, self.WEIGHTS, context)
+        if path:
+            return path
+        if not os.path.isfile(DEFAULT_WEIGHTS):
+            raise QgsProcessingException(
+                "No weights file was given and the bundled default weights (resources/edc_default.pt) are not "
+                "installed; choose an EDC weights file (.pt or .onnx) in 'Weights file'.")
+        return DEFAULT_WEIGHTS
+
+    def _destination(self, parameters, name, label, context):
+        path = self.parameterAsOutputLayer(parameters, name, context)
+        if path and os.path.splitext(path)[1].lower() not in (".tif", ".tiff"):
+            raise QgsProcessingException(f"The '{label}' output must be a GeoTIFF file (.tif), not '{path}'.")
+        return path or None
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from ..model.pipeline import segment  # heavy imports only when the algorithm runs
+
+        output = self._output = self._destination(parameters, self.OUTPUT, "Land cover", context)
+        extra = {kwarg: self._destination(parameters, name, label, context)
+                 for name, label, kwarg in OPTIONAL_OUTPUTS}
+        ints = {name: self.parameterAsInt(parameters, name, context)
+                for name in (self.TILE_SIZE, self.OVERLAP, self.BATCH_SIZE)}
+        device = DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)][0]
+        try:
+            result = segment(
+                self._inputs["optical"], self._inputs["sar"], self._weights_path(parameters, context), output,
+                optical_bands=self.parameterAsInts(parameters, self.OPTICAL_BANDS, context) or None,
+                sar_bands=self.parameterAsInts(parameters, self.SAR_BANDS, context) or None,
+                extent=self._inputs["extent"], tile_size=ints[self.TILE_SIZE] or None,
+                overlap=ints[self.OVERLAP] or None, batch_size=ints[self.BATCH_SIZE] or 4, device=device,
+                progress=feedback.setProgress, is_cancelled=feedback.isCanceled, log=feedback.pushInfo, **extra)
+        except EDCError as exc:
+            raise QgsProcessingException(str(exc)) from None
+        return self._report(result, output, extra, feedback)
+
+    def _report(self, result, output, extra, feedback):
+        unit = self._inputs["area_unit"]
+        feedback.pushInfo(f"Device used: {result.device}")
+        if getattr(result, "trained", True) is False:
+            feedback.pushWarning("These weights are UNTRAINED (randomly initialised): the map is not meaningful.")
+        for stats in result.class_stats:
+            feedback.pushInfo(f"{stats['name']}: {stats['pixels']} pixels, {stats['area']:.1f} {unit}")
+        results = {self.OUTPUT: output,
+                   "CLASS_STATS": json.dumps(result.class_stats),
+                   "VALID_PIXELS": sum(s["pixels"] for s in result.class_stats),
+                   "VALID_AREA": sum(s["area"] for s in result.class_stats),
+                   "DEVICE_USED": result.device}
+        results.update({name: extra[kwarg] for name, _, kwarg in OPTIONAL_OUTPUTS if extra[kwarg]})
+        return results
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802
+        """Main thread: attach the styler to the land-cover layer Processing is about to add to the project."""
+        if self._output and context.willLoadLayerOnCompletion(self._output):
+            context.layerToLoadOnCompletionDetails(self._output).setPostProcessor(LandCoverPostProcessor.create())
+        return {}
