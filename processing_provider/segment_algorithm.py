@@ -30,7 +30,7 @@ image are filled in from the SAR image.</p>
 on the optical raster's grid; the SAR raster is resampled onto it on the fly. Pixels where either input is nodata
 are nodata (255) in the output.</li>
 <li><b>Optical bands</b> / <b>SAR bands</b>: the bands fed to the model, in the order the weights expect. Leave
-empty to use the bands named in the weights (for the bundled model: blue, green, red, near-infrared; VV, VH).</li>
+empty to use the default bands stored in the weights file.</li>
 <li><b>Weights file</b>: an EDC <code>.pt</code> (PyTorch) or <code>.onnx</code> (ONNX Runtime) file. Empty = the
 bundled default weights. ONNX weights need only onnxruntime, not PyTorch.</li>
 <li><b>Processing extent</b>: optional; the output is cropped to it and to where both inputs exist.</li>
