@@ -11,7 +11,7 @@ import copy
 PRESETS = {
     "tiny": {"dims": [16, 32, 48, 64], "sar_dims": [8, 16, 24, 32], "depths": [1, 1, 1, 1], "heads": [2, 2],
              "window": [4, 4], "carriers": 1, "decoder_dim": 16, "mlp_ratio": 2.0},
-    "small": {"dims": [32, 64, 128, 256], "sar_dims": [16, 32, 64, 128], "depths": [1, 2, 3, 1], "heads": [4, 8],
+    "small": {"dims": [48, 96, 192, 288], "sar_dims": [24, 48, 96, 144], "depths": [1, 2, 3, 1], "heads": [6, 9],
               "window": [8, 8], "carriers": 2, "decoder_dim": 64, "mlp_ratio": 2.0},
     "base": {"dims": [64, 128, 256, 512], "sar_dims": [32, 64, 128, 256], "depths": [2, 2, 6, 2], "heads": [8, 16],
              "window": [8, 8], "carriers": 2, "decoder_dim": 128, "mlp_ratio": 2.0},

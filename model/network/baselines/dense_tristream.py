@@ -1,0 +1,132 @@
+"""Dense tri-stream baseline: the "previous best" kind of model (after CloudSeg, ISPRS J. 2024).
+
+Structure (all widths = the config's ``dims``, i.e. three FULL-width encoders; the comparison in model/stats.py uses
+the ``base`` preset, whose widths 64-128-256-512 are those of EDC-base):
+- optical, SAR and fusion encoders, each: stride-4 stem, stages at strides 4/8/16/32; stages 1-2 convolutional
+  (same residual blocks as EDC), stages 3-4 transformer blocks with DENSE global self-attention over all tokens of
+  the stage (cost quadratic in pixels) where EDC uses carrier tokens;
+- a CloudSeg-style fusion module after every stage: a spatial gate computed from the optical-minus-SAR difference
+  (mean/max over channels -> 7x7 conv -> sigmoid) mixes optical and SAR; multi-scale context on the mix (parallel
+  depthwise 3x3 convolutions, dilations 1, 2, 4); squeeze-excitation over the concatenated three streams (context,
+  SAR, previous fusion state) re-weights their channels before a 1x1 projection; the fusion encoder's stage body
+  then runs on the result;
+- a U-Net-like decoder (upsample, concatenate the skip from the fusion stream, two 3x3 conv-BN-GELU) back to
+  stride 4, a 1x1 classifier and the same cloud-removal head as EDC.
+Reliability output: the stage-1 spatial gate (the model's own per-pixel optical weight), upsampled.
+"""
+
+import torch
+from torch import nn
+
+from ..cloud_removal import CloudRemovalHead
+from ..config import full_config
+from ..conv_stage import ConvBody
+from ..layers import ConvBN, TransformerBlock, downsample, pad_to_multiple, stem, upsample_to
+
+STRIDE = 32
+
+
+class DenseAttentionStage(nn.Module):
+    """Transformer blocks with global self-attention over all H*W tokens (plus a depthwise-conv position term)."""
+
+    def __init__(self, dim, depth, heads, mlp_ratio=2.0):
+        super().__init__()
+        self.pos = ConvBN(dim, dim, 3, groups=dim)
+        self.blocks = nn.ModuleList([TransformerBlock(dim, heads, mlp_ratio) for _ in range(depth)])
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        x = x + self.pos(x)
+        tokens = x.flatten(2).transpose(1, 2)
+        for block in self.blocks:
+            tokens = block(tokens)
+        return tokens.transpose(1, 2).reshape(b, c, h, w)
+
+
+def dense_body(config, stage, dim):
+    if stage < 2:
+        return ConvBody(dim, config["depths"][stage])
+    return DenseAttentionStage(dim, config["depths"][stage], config["heads"][stage - 2], config["mlp_ratio"])
+
+
+class DenseEncoder(nn.Module):
+    def __init__(self, in_channels, dims, config):
+        super().__init__()
+        self.stages = nn.ModuleList(
+            nn.Sequential(stem(in_channels, d) if i == 0 else downsample(dims[i - 1], d), dense_body(config, i, d))
+            for i, d in enumerate(dims))
+
+
+class CloudSegFusion(nn.Module):
+    """Difference-gated, multi-scale, squeeze-excited fusion of optical, SAR and the previous fusion state."""
+
+    def __init__(self, dim, reduction=4):
+        super().__init__()
+        self.gate = nn.Sequential(nn.Conv2d(2, 1, 7, padding=3), nn.Sigmoid())
+        self.context = nn.ModuleList([nn.Conv2d(dim, dim, 3, padding=d, dilation=d, groups=dim) for d in (1, 2, 4)])
+        self.context_proj = ConvBN(dim, dim, act=True)
+        self.se = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(3 * dim, 3 * dim // reduction, 1), nn.ReLU(),
+                                nn.Conv2d(3 * dim // reduction, 3 * dim, 1), nn.Sigmoid())
+        self.proj = ConvBN(3 * dim, dim)
+
+    def forward(self, opt, sar, prev):
+        diff = opt - sar
+        gate = self.gate(torch.cat([diff.mean(1, keepdim=True), diff.amax(1, keepdim=True)], 1))
+        mix = gate * opt + (1.0 - gate) * sar
+        ctx = self.context_proj(sum(conv(mix) for conv in self.context)) + mix
+        prev = mix if prev is None else prev
+        z = torch.cat([ctx, sar, prev], 1)
+        return prev + self.proj(z * self.se(z)), gate
+
+
+class UNetDecoder(nn.Module):
+    def __init__(self, dims):
+        super().__init__()
+        self.reduce = nn.ModuleList([ConvBN(dims[i + 1], dims[i], act=True) for i in range(len(dims) - 1)])
+        self.blocks = nn.ModuleList([nn.Sequential(ConvBN(2 * dims[i], dims[i], 3, act=True),
+                                                   ConvBN(dims[i], dims[i], 3, act=True))
+                                     for i in range(len(dims) - 1)])
+
+    def forward(self, feats):
+        x = feats[-1]
+        for i in reversed(range(len(feats) - 1)):
+            x = upsample_to(self.reduce[i](x), feats[i].shape[-2:])
+            x = self.blocks[i](torch.cat([x, feats[i]], 1))
+        return x
+
+
+class DenseTriStream(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.config = c = full_config(config)
+        dims = c["dims"]
+        self.optical = DenseEncoder(c["in_optical"], dims, c)
+        self.sar = DenseEncoder(c["in_sar"], dims, c)
+        self.fusion_down = nn.ModuleList([downsample(dims[i], dims[i + 1]) for i in range(3)])
+        self.fusion_body = nn.ModuleList([dense_body(c, i, d) for i, d in enumerate(dims)])
+        self.fusion = nn.ModuleList([CloudSegFusion(d) for d in dims])
+        self.decoder = UNetDecoder(dims)
+        self.classifier = nn.Conv2d(dims[0], c["num_classes"], 1)
+        self.cloud_removal = CloudRemovalHead(dims[0], dims[0], c["in_optical"], c["decoder_dim"])
+
+    def forward(self, optical, sar, return_features=False):
+        h, w = optical.shape[-2:]
+        optical = pad_to_multiple(optical, STRIDE, "replicate")
+        sar = pad_to_multiple(sar, STRIDE, "replicate")
+        opt, sr, fused, feats = optical, sar, None, []
+        for i in range(4):
+            opt, sr = self.optical.stages[i](opt), self.sar.stages[i](sr)
+            prev = None if fused is None else self.fusion_down[i - 1](fused)
+            fused, gate = self.fusion[i](opt, sr, prev)
+            fused = self.fusion_body[i](fused)
+            gate_first = gate if i == 0 else gate_first
+            opt_first = opt if i == 0 else opt_first
+            feats.append(fused)
+        dec = self.decoder(feats)
+        size = optical.shape[-2:]
+        out = {"logits": upsample_to(self.classifier(dec), size)[..., :h, :w],
+               "cloudfree": self.cloud_removal(optical, opt_first, dec)[..., :h, :w],
+               "reliability": upsample_to(gate_first, size)[..., :h, :w]}
+        if return_features:
+            out.update(features=dec, fused=feats)
+        return out
