@@ -25,6 +25,7 @@ class Ombria(Dataset):
     classes = (("background", "#d9d9d9"), ("flood water", "#1f78b4"))
     optical_bands = ("B11", "B8", "B3")
     sar_bands = ("VV",)
+    value_max = 255.0
 
     def layout_hint(self):
         return ("Expected OmbriaS1/<split>/AFTER/S1_after_NNNN.png, OmbriaS2/<split>/AFTER/S2_after_NNNN.png and "

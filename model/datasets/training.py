@@ -1,0 +1,87 @@
+"""Turn reader samples into normalised training / evaluation tensors (imports torch).
+
+Per sample: synthetic clouds are added to clear images (real cloudy/clear pairs are used as they are), the robust
+per-image statistics are computed on the whole (cloudy) image exactly as at inference, then a random crop and
+flips/rotations are taken.  Randomness comes from (seed, epoch, index) alone, so a resumed run sees the same data.
+"""
+
+import numpy as np
+import torch
+
+from .. import normalization
+from ..clouds import add_clouds, bright_cloud_mask
+
+
+def _valid(array):
+    return np.isfinite(array).all(axis=0)
+
+
+class TrainingSet(torch.utils.data.Dataset):
+    """``reader`` samples -> dict of tensors: optical, sar, label, cloudfree, teacher_optical, cloud_mask.
+
+    ``cloud_probability``: chance of synthetic clouds on a clear sample; ``coverage``: fixed cloud fraction (None =
+    random).  ``detect_clouds``: when a sample has no cloud mask, mark bright grey pixels as cloud (for evaluating
+    sets with unlabelled real clouds, like OMBRIA).
+    """
+
+    def __init__(self, reader, normalization_spec, indices=None, crop=None, augment=False, cloud_probability=0.0,
+                 coverage=None, seed=0, detect_clouds=False):
+        self.reader, self.spec = reader, normalization_spec
+        self.indices = list(range(len(reader))) if indices is None else list(indices)
+        self.crop, self.augment = crop, augment
+        self.cloud_probability, self.coverage = cloud_probability, coverage
+        self.seed, self.epoch, self.detect_clouds = seed, 0, detect_clouds
+        self.value_max = getattr(reader, "value_max", None)
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __len__(self):
+        return len(self.indices)
+
+    def _norm(self, array, stream, stats=None):
+        spec = self.spec[stream]
+        if stats is None:
+            stats = normalization.compute_stats(array, _valid(array), spec)
+        return np.nan_to_num(normalization.normalize(array, stats, spec)).astype(np.float32), stats
+
+    def __getitem__(self, i):
+        index = self.indices[i]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        sample = self.reader[index]
+        clear = sample.get("cloudfree")
+        if clear is not None and sample.get("cloud_mask") is not None:
+            cloudy, mask = sample["optical"], sample["cloud_mask"]
+        else:
+            clear = sample["optical"]
+            if self.cloud_probability and rng.random() < self.cloud_probability:
+                cloudy, mask = add_clouds(clear, rng, self.coverage, value_max=self.value_max)
+            else:
+                cloudy = clear
+                mask = sample.get("cloud_mask")
+                if mask is None:
+                    mask = bright_cloud_mask(clear, self.value_max or 255.0) if self.detect_clouds else \
+                        np.zeros(clear.shape[1:], bool)
+        optical, stats = self._norm(cloudy, "optical")
+        target, _ = self._norm(clear, "optical", stats)
+        teacher = optical if clear is cloudy else self._norm(clear, "optical")[0]
+        sar, _ = self._norm(sample["sar"], "sar")
+        arrays = [optical, sar, target, teacher, sample["label"][None].astype(np.int64), mask[None].astype(np.float32)]
+        arrays = self._crop_and_flip(arrays, rng)
+        keys = ("optical", "sar", "cloudfree", "teacher_optical", "label", "cloud_mask")
+        out = {k: torch.from_numpy(np.ascontiguousarray(a)) for k, a in zip(keys, arrays)}
+        out["label"], out["cloud_mask"] = out["label"][0], out["cloud_mask"][0]
+        return out
+
+    def _crop_and_flip(self, arrays, rng):
+        h, w = arrays[0].shape[1:]
+        if self.crop and (h > self.crop or w > self.crop):
+            y, x = rng.integers(0, max(h - self.crop, 0) + 1), rng.integers(0, max(w - self.crop, 0) + 1)
+            arrays = [a[:, y:y + self.crop, x:x + self.crop] for a in arrays]
+        if self.augment:
+            k = int(rng.integers(4))
+            flip = rng.random() < 0.5
+            arrays = [np.rot90(a, k, axes=(1, 2)) for a in arrays]
+            if flip:
+                arrays = [a[:, :, ::-1] for a in arrays]
+        return arrays
