@@ -1,0 +1,125 @@
+"""Fixtures for the QGIS layer: the plugin imported as package ``edc``, the registered provider, tiny weights and a
+small synthetic optical + SAR pair (different resolutions and origins, a nodata corner)."""
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from osgeo import gdal, osr
+
+REPO = Path(__file__).resolve().parents[2]
+CLASSES = [("bare soil", "#d8b365"), ("vegetation", "#33a02c"), ("water", "#1f78b4")]
+OPTICAL_SHAPE = (100, 120)  # rows, cols at 10 m
+gdal.UseExceptions()
+_KEEP = []
+
+
+@pytest.fixture(scope="session")
+def plugin_parent(tmp_path_factory):
+    """A folder holding a link ``edc`` -> the repository root, as QGIS sees the installed plugin."""
+    parent = tmp_path_factory.mktemp("plugins")
+    (parent / "edc").symlink_to(REPO, target_is_directory=True)
+    return parent
+
+
+@pytest.fixture(scope="session")
+def edc(plugin_parent):
+    """The plugin package imported the way QGIS imports it (``edc``), so its relative imports of ``edc.model`` work."""
+    sys.path.insert(0, str(plugin_parent))
+    import edc as package
+    return package
+
+
+@pytest.fixture
+def provider(edc, qgis_processing):
+    """The ``edc`` provider registered next to QGIS's own (native:*, gdal:*) providers (re-registered when a test
+    such as the plugin unload test has removed it; the registry owns it)."""
+    from qgis.core import QgsApplication
+
+    from edc.processing_provider.provider import EDCProvider
+
+    registry = QgsApplication.processingRegistry()
+    if registry.providerById("edc") is None:
+        _KEEP.append(EDCProvider())  # the Python object must stay alive, or QGIS keeps a provider without its id
+        assert registry.addProvider(_KEEP[-1])
+    return registry.providerById("edc")
+
+
+def write_weights(path, n_optical=4, n_sar=2, tile_size=64, overlap=8):
+    """A tiny randomly initialised EDC (fixed seed) saved in the weights format."""
+    import torch
+
+    from model.metadata import make_metadata
+    from model.network import build_model, preset_config
+    from model.weights import save_weights
+
+    torch.manual_seed(0)
+    config = preset_config("tiny", n_optical, n_sar, len(CLASSES))
+    meta = make_metadata("edc", config, CLASSES, ["blue", "green", "red", "nir"][:n_optical],
+                         ["vv", "vh"][:n_sar], tile_size=tile_size, overlap=overlap, trained=False)
+    return save_weights(build_model("edc", config), meta, path)
+
+
+@pytest.fixture(scope="session")
+def edc_weights(tmp_path_factory):
+    return write_weights(tmp_path_factory.mktemp("weights") / "tiny_edc.pt")
+
+
+def _write(path, array, origin, pixel, nodata, dtype):
+    driver = gdal.GetDriverByName("GTiff")
+    bands, rows, cols = array.shape
+    ds = driver.Create(str(path), cols, rows, bands, dtype)
+    ds.SetGeoTransform((origin[0], pixel, 0, origin[1], 0, -pixel))
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32631)
+    ds.SetProjection(srs.ExportToWkt())
+    for i in range(bands):
+        band = ds.GetRasterBand(i + 1)
+        band.SetNoDataValue(nodata)
+        band.WriteArray(array[i])
+    ds = None
+    return path
+
+
+@pytest.fixture(scope="session")
+def scene(tmp_path_factory):
+    """optical.tif: 4 x 100 x 120 UInt16 at 10 m, nodata 0 in the top-left 10 x 10 corner; sar.tif: 2 bands
+    Float32 at 20 m whose origin is shifted by 35 m / -25 m and which covers the whole optical footprint."""
+    folder = tmp_path_factory.mktemp("scene")
+    rng = np.random.default_rng(1)
+    rows, cols = OPTICAL_SHAPE
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    water = (xx + 0.5 * yy) < 50
+    optical = rng.integers(200, 3000, size=(4, rows, cols)).astype(np.uint16)
+    optical[3][water] = 150
+    optical[:, :10, :10] = 0
+    sar = rng.normal(-12, 2, size=(2, rows // 2 + 4, cols // 2 + 4)).astype(np.float32)
+    origin = (500000.0, 4600000.0)
+    return {
+        "optical": _write(folder / "optical.tif", optical, origin, 10.0, 0, gdal.GDT_UInt16),
+        "sar": _write(folder / "sar.tif", sar, (origin[0] - 35, origin[1] + 25), 20.0, -9999, gdal.GDT_Float32),
+        "nodata_corner": (slice(0, 10), slice(0, 10)),
+    }
+
+
+@pytest.fixture(scope="session")
+def qgis_process(tmp_path_factory, plugin_parent):
+    """(argv prefix, environment) to run qgis_process with the plugin enabled in a throw-away profile.
+
+    Runs qgis_process.bin directly: Debian's /usr/bin/qgis_process wrapper adds QGIS_OPTS=--noversioncheck,
+    which qgis_process does not accept."""
+    import subprocess
+    import sysconfig
+
+    binary = "/usr/bin/qgis_process.bin"
+    if not os.access(binary, os.X_OK):
+        pytest.skip("qgis_process.bin is not installed (Debian package qgis)")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QGIS_PLUGINPATH=str(plugin_parent),
+               QGIS_CUSTOM_CONFIG_PATH=str(tmp_path_factory.mktemp("profile")),
+               PYTHONPATH=os.pathsep.join([sysconfig.get_paths()["purelib"], os.environ.get("PYTHONPATH", "")]))
+    enabled = subprocess.run([binary, "plugins", "enable", "edc"], env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert enabled.returncode == 0, enabled.stdout + enabled.stderr
+    return [binary], env

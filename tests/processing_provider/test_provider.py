@@ -1,0 +1,60 @@
+"""The provider, the algorithm's interface, and the plugin's load/unload."""
+
+from qgis.core import QgsApplication, QgsProcessingAlgorithm, QgsProcessingParameterDefinition
+
+
+def test_provider_registers_segment(provider):
+    registry = QgsApplication.processingRegistry()
+    assert registry.providerById("edc") is provider
+    alg = registry.algorithmById("edc:segment")
+    assert alg is not None and alg.provider().id() == "edc"
+    assert not alg.icon().isNull() and not provider.icon().isNull()
+    assert not alg.flags() & QgsProcessingAlgorithm.FlagNoThreading
+    names = [p.name() for p in alg.parameterDefinitions()]
+    assert names == ["OPTICAL", "SAR", "OPTICAL_BANDS", "SAR_BANDS", "WEIGHTS", "EXTENT", "DEVICE", "TILE_SIZE",
+                     "OVERLAP", "BATCH_SIZE", "OUTPUT", "CONFIDENCE", "CLOUDFREE", "RELIABILITY"]
+    params = {p.name(): p for p in alg.parameterDefinitions()}
+    for name in ("OPTICAL_BANDS", "SAR_BANDS", "WEIGHTS", "EXTENT", "CONFIDENCE", "CLOUDFREE", "RELIABILITY"):
+        assert params[name].flags() & QgsProcessingParameterDefinition.FlagOptional, name
+    for name in ("CONFIDENCE", "CLOUDFREE", "RELIABILITY"):
+        assert not params[name].createByDefault(), name
+    for name in ("TILE_SIZE", "OVERLAP", "BATCH_SIZE"):
+        assert params[name].flags() & QgsProcessingParameterDefinition.FlagAdvanced, name
+    assert params["OPTICAL_BANDS"].allowMultiple() and params["OPTICAL_BANDS"].parentLayerParameterName() == "OPTICAL"
+    assert params["DEVICE"].options()[1:] == ["CPU", "CUDA (NVIDIA GPU)"]
+    outputs = {o.name() for o in alg.outputDefinitions()}
+    assert {"OUTPUT", "CLASS_STATS", "VALID_PIXELS", "VALID_AREA", "DEVICE_USED"} <= outputs
+    help_text = alg.shortHelpString()
+    for word in ("Optical bands", "Weights file", "bundled default", "CUDA", "CPU", "confidence", "reliability",
+                 "cloud-free", "nodata"):
+        assert word in help_text, word
+
+
+def test_plugin_loads_and_unloads(edc, qgis_iface):
+    registry = QgsApplication.processingRegistry()
+    provider = registry.providerById("edc")
+    if provider is not None:  # another test may have registered one: the plugin must bring its own
+        assert registry.removeProvider(provider)
+    plugin = edc.classFactory(qgis_iface)
+    plugin.initProcessing()
+    plugin.initGui()
+    try:
+        assert registry.algorithmById("edc:segment") is not None
+        assert plugin.action.icon() is not None and plugin.action in plugin.toolbar.actions()
+        qgis_iface.addPluginToRasterMenu.assert_called_with("&EDC", plugin.action)
+    finally:
+        plugin.unload()
+    assert registry.providerById("edc") is None
+    assert plugin.action is None and plugin.toolbar is None
+    qgis_iface.removePluginRasterMenu.assert_called()
+
+
+def test_train_algorithm_registered_when_present(provider):
+    """The provider lists edc:train exactly when processing_provider/train_algorithm.py exists."""
+    from pathlib import Path
+
+    import edc.processing_provider.provider as module
+
+    provider.refreshAlgorithms()
+    present = (Path(module.__file__).parent / "train_algorithm.py").is_file()
+    assert (QgsApplication.processingRegistry().algorithmById("edc:train") is not None) == present
