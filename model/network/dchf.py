@@ -7,7 +7,8 @@
    is replaced by SAR; the mix is fused with the previous fusion state.
 4. Global part: the fusion stream's stage body runs on the local fusion with r; at attention stages its carrier
    tokens carry pooled r and log r biases their attention logits (see carrier_attention.py).
-5. Gated residual feedback: the fused features flow back into both streams (value * sigmoid(gate)).
+5. Gated residual feedback: the fused features flow back into both streams (value * sigmoid(gate)), except after
+   the last stage.
 """
 
 import torch
@@ -33,7 +34,7 @@ class Feedback(nn.Module):
 class DCHF(nn.Module):
     """Fuse one stage.  ``forward(opt, sar, prev, fusion_body) -> fused, reliability, opt, sar``."""
 
-    def __init__(self, opt_dim, sar_dim, dim, fusion_body):
+    def __init__(self, opt_dim, sar_dim, dim, fusion_body, feedback=True):
         super().__init__()
         self.proj_opt, self.proj_sar = ConvBN(opt_dim, dim), ConvBN(sar_dim, dim)
         self.reliability = nn.Sequential(ConvBN(dim, dim, 3, groups=dim, act=True), nn.Conv2d(dim, 1, 1))
@@ -41,7 +42,9 @@ class DCHF(nn.Module):
         self.gate = nn.Conv2d(2 * dim, 1, 1)
         self.fuse = ConvBN(2 * dim, dim)
         self.body = fusion_body
-        self.back_opt, self.back_sar = Feedback(dim, opt_dim), Feedback(dim, sar_dim)
+        # the last stage has no later stage to feed back into
+        self.back_opt = Feedback(dim, opt_dim) if feedback else None
+        self.back_sar = Feedback(dim, sar_dim) if feedback else None
 
     def forward(self, opt, sar, prev=None):
         po, ps = self.proj_opt(opt), self.proj_sar(sar)
@@ -50,4 +53,6 @@ class DCHF(nn.Module):
         local = m * po + (1.0 - m) * ps
         prev = local if prev is None else prev
         fused = self.body(prev + self.fuse(torch.cat([local, prev], 1)), reliability=r)
-        return fused, r, self.back_opt(opt, fused), self.back_sar(sar, fused)
+        if self.back_opt is not None:
+            opt, sar = self.back_opt(opt, fused), self.back_sar(sar, fused)
+        return fused, r, opt, sar

@@ -64,7 +64,7 @@ class Attention(nn.Module):
 
     def forward(self, x, key_bias=None):
         b, n, c = x.shape
-        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
         mask = None if key_bias is None else key_bias[:, None, None, :].to(q.dtype)
         if self.keep_attention:
             logits = (q @ k.transpose(-2, -1)) * (q.shape[-1] ** -0.5)
