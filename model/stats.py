@@ -71,18 +71,32 @@ def main(argv=None):
     parser.add_argument("--classes", type=int, default=2)
     parser.add_argument("--time", action="store_true", help="also time CPU forward passes")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only", default="", help="comma-separated architecture:preset rows, e.g. "
+                                                     "edc:small,dense_tristream:base")
     args = parser.parse_args(argv)
+    rows = [tuple(item.split(":")) for item in args.only.split(",") if item] or COMBINATIONS
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     inputs = make_inputs(args.size, args.optical, args.sar)
     print(f"input {args.optical}+{args.sar} bands, {args.size}x{args.size}, batch 1")
     print(f"{'architecture':<16} {'preset':<6} {'params (M)':>10} {'GFLOPs':>8}" + ("  CPU s" if args.time else ""))
-    for arch, preset in COMBINATIONS:
+    results = {}
+    for arch, preset in rows:
         model = build_model(arch, preset_config(preset, args.optical, args.sar, args.classes))
-        line = f"{arch:<16} {preset:<6} {count_parameters(model) / 1e6:>10.3f} {count_flops(model, inputs) / 1e9:>8.2f}"
+        stats = [count_parameters(model), count_flops(model, inputs)]
+        line = f"{arch:<16} {preset:<6} {stats[0] / 1e6:>10.3f} {stats[1] / 1e9:>8.2f}"
         if args.time:
-            line += f"  {time_forward(model, inputs):.3f}"
+            stats.append(time_forward(model, inputs))
+            line += f"  {stats[2]:.3f}"
+        results[arch, preset] = stats
         print(line, flush=True)
+    edc, dense = results.get(("edc", "small")), results.get(("dense_tristream", "base"))
+    if edc and dense:
+        line = (f"EDC small vs dense tri-stream (base widths): parameters {100 * edc[0] / dense[0]:.1f}%, "
+                f"GFLOPs {100 * edc[1] / dense[1]:.1f}%")
+        if args.time:
+            line += f", speed-up {dense[2] / edc[2]:.2f}x"
+        print(line)
 
 
 if __name__ == "__main__":
