@@ -13,6 +13,7 @@ def classes_from_raster(path):
     if dataset is None:
         return []
     band = dataset.GetRasterBand(1)
+    band.GetMetadata()  # GDAL 3.6 GTiff loads the .aux.xml (where category names live) lazily, not on this call:
     names = band.GetCategoryNames() or []
     table = band.GetColorTable()
     classes = []

@@ -1,0 +1,187 @@
+"""edc:segment end to end: processing.run, qgis_process, a graphical model, a background QgsTask, bad inputs."""
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from osgeo import gdal
+from qgis.core import (QgsApplication, QgsPalettedRasterRenderer, QgsProcessingAlgRunnerTask, QgsProcessingContext,
+                       QgsProcessingException, QgsProcessingFeedback, QgsProcessingModelAlgorithm,
+                       QgsProcessingOutputLayerDefinition, QgsProject)
+from qgis.PyQt.QtCore import QCoreApplication
+
+from conftest import CLASSES, OPTICAL_SHAPE
+
+DATA = Path(__file__).parent / "data"
+
+
+class LogFeedback(QgsProcessingFeedback):
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def pushInfo(self, info):  # noqa: N802 (QGIS API)
+        self.messages.append(info)
+        super().pushInfo(info)
+
+
+def params(scene, weights, output, **extra):
+    return {"OPTICAL": str(scene["optical"]), "SAR": str(scene["sar"]), "WEIGHTS": str(weights),
+            "DEVICE": 1, "OUTPUT": str(output), **extra}
+
+
+def assert_styled_land_cover(path, reference):
+    """``path`` is on ``reference``'s grid and carries the class table of the test weights."""
+    out, ref = gdal.Open(str(path)), gdal.Open(str(reference))
+    assert (out.RasterXSize, out.RasterYSize) == (ref.RasterXSize, ref.RasterYSize)
+    assert out.GetGeoTransform() == pytest.approx(ref.GetGeoTransform())
+    assert out.GetSpatialRef().IsSame(ref.GetSpatialRef())
+    band = out.GetRasterBand(1)
+    band.GetMetadata()  # makes GDAL 3.6's GTiff driver load the .aux.xml before GetCategoryNames
+    assert band.DataType == gdal.GDT_Byte and band.GetNoDataValue() == 255
+    assert band.GetCategoryNames()[:len(CLASSES)] == [name for name, _ in CLASSES]
+    table = band.GetColorTable()
+    for value, (_, colour) in enumerate(CLASSES):
+        assert "#%02x%02x%02x" % table.GetColorEntry(value)[:3] == colour
+    return band.ReadAsArray()
+
+
+def test_processing_run_styled_output_on_optical_grid(provider, scene, edc_weights, tmp_path):
+    import processing
+
+    feedback = LogFeedback()
+    result = processing.run("edc:segment", params(scene, edc_weights, tmp_path / "lc.tif",
+                                                  CONFIDENCE=str(tmp_path / "conf.tif")), feedback=feedback)
+    values = assert_styled_land_cover(result["OUTPUT"], scene["optical"])
+    assert values.shape == OPTICAL_SHAPE
+    assert (values[scene["nodata_corner"]] == 255).all()
+    assert set(np.unique(values[20:, 20:])) <= set(range(len(CLASSES)))
+    stats = json.loads(result["CLASS_STATS"])
+    assert [s["name"] for s in stats] == [name for name, _ in CLASSES]
+    for s in stats:
+        assert s["pixels"] == int((values == s["value"]).sum())
+        assert s["area"] == pytest.approx(s["pixels"] * 100.0)  # 10 m pixels
+    assert result["VALID_PIXELS"] == int((values != 255).sum())
+    assert result["DEVICE_USED"] and "CPU" in result["DEVICE_USED"].upper()
+    assert Path(result["CONFIDENCE"]).is_file() and "CLOUDFREE" not in result
+    assert Path(result["OUTPUT"]).with_suffix(".qml").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".tif") == ["conf.tif", "lc.tif"]
+    log = "\n".join(feedback.messages)
+    assert f"Device used: {result['DEVICE_USED']}" in log
+    for s in stats:
+        assert f"{s['name']}: {s['pixels']} pixels" in log
+
+
+def test_qgis_process_json(qgis_process, scene, edc_weights, tmp_path):
+    argv, env = qgis_process
+    output = tmp_path / "land_cover.tif"
+    run = subprocess.run(argv + ["--json", "run", "edc:segment", "--", f"OPTICAL={scene['optical']}",
+                                 f"SAR={scene['sar']}", f"WEIGHTS={edc_weights}", "DEVICE=1", f"OUTPUT={output}",
+                                 f"RELIABILITY={tmp_path / 'rel.tif'}"],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    answer = json.loads(run.stdout)
+    assert answer["algorithm_details"]["id"] == "edc:segment"
+    results = answer["results"]
+    assert Path(results["OUTPUT"]) == output and Path(results["RELIABILITY"]).is_file()
+    assert {"CLASS_STATS", "VALID_PIXELS", "VALID_AREA", "DEVICE_USED"} <= set(results)
+    assert_styled_land_cover(output, scene["optical"])
+
+
+def test_graphical_model_chains_segment_with_native_reclassify(provider, scene, edc_weights, tmp_path):
+    import processing
+
+    model = QgsProcessingModelAlgorithm()
+    assert model.fromFile(str(DATA / "segment_then_water_mask.model3"))
+    result = processing.run(model, {"optical": str(scene["optical"]), "sar": str(scene["sar"]),
+                                    "weights": str(edc_weights),
+                                    "segment:land_cover": str(tmp_path / "lc.tif"),
+                                    "water:water_mask": str(tmp_path / "water.tif")})
+    land_cover = assert_styled_land_cover(result["segment:land_cover"], scene["optical"])
+    water = gdal.Open(result["water:water_mask"]).ReadAsArray()
+    valid = land_cover != 255
+    assert np.array_equal(water[valid] == 1, land_cover[valid] == 2)
+
+
+def test_background_task_adds_styled_layer_to_project(provider, scene, edc_weights, tmp_path):
+    """As the Toolbox dialog does: a QgsProcessingAlgRunnerTask, then Processing's result handling."""
+    from processing.gui.Postprocessing import handleAlgorithmResults
+
+    project = QgsProject.instance()
+    project.removeAllMapLayers()
+    alg = QgsApplication.processingRegistry().createAlgorithmById("edc:segment")
+    context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+    context.setProject(project)
+    output = tmp_path / "task.tif"
+    parameters = params(scene, edc_weights, output)
+    parameters["OUTPUT"] = QgsProcessingOutputLayerDefinition(str(output), project)
+    task = QgsProcessingAlgRunnerTask(alg, parameters, context, feedback)
+    done = []
+    task.executed.connect(lambda ok, results: done.append(ok and handleAlgorithmResults(alg, context, feedback)))
+    progress = []
+    feedback.progressChanged.connect(progress.append)
+    QgsApplication.taskManager().addTask(task)
+    deadline = time.monotonic() + 300
+    while not done and time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    assert done == [True]
+    assert progress and max(progress) == pytest.approx(100, abs=1)
+    layers = [layer for layer in project.mapLayers().values() if Path(layer.source()) == output]
+    assert len(layers) == 1
+    renderer = layers[0].renderer()
+    assert isinstance(renderer, QgsPalettedRasterRenderer)
+    assert [(c.value, c.label, c.color.name()) for c in renderer.classes()] == \
+        [(i, name, colour) for i, (name, colour) in enumerate(CLASSES)]
+    project.removeAllMapLayers()
+
+
+def _bad(provider, scene, weights, tmp_path, **overrides):
+    import processing
+
+    parameters = params(scene, weights, tmp_path / "out.tif")
+    parameters.update(overrides)
+    with pytest.raises(QgsProcessingException) as error:
+        processing.run("edc:segment", parameters)
+    message = str(error.value)
+    assert "Traceback" not in message and len(message) > 20
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("out")], "a failed run left a file behind"
+    return message
+
+
+def test_missing_weights_file(provider, scene, tmp_path):
+    message = _bad(provider, scene, tmp_path / "nowhere.pt", tmp_path)
+    assert "nowhere.pt" in message
+
+
+def test_damaged_weights_file(provider, scene, tmp_path):
+    weights = tmp_path / "broken.pt"
+    weights.write_bytes(b"not a weights file")
+    message = _bad(provider, scene, weights, tmp_path)
+    assert "broken.pt" in message
+
+
+def test_wrong_number_of_bands(provider, scene, edc_weights, tmp_path):
+    message = _bad(provider, scene, edc_weights, tmp_path, OPTICAL_BANDS=[1, 2])
+    assert "optical" in message.lower()
+
+
+def test_extent_outside_the_rasters(provider, scene, edc_weights, tmp_path):
+    message = _bad(provider, scene, edc_weights, tmp_path, EXTENT="0,10,0,10 [EPSG:32631]")
+    assert "extent" in message.lower()
+
+
+def test_output_must_be_geotiff(provider, scene, edc_weights, tmp_path):
+    message = _bad(provider, scene, edc_weights, tmp_path, OUTPUT=str(tmp_path / "out.png"))
+    assert "GeoTIFF" in message
+
+
+def test_missing_bundled_weights_says_what_to_do(provider, scene, tmp_path, monkeypatch):
+    import edc.processing_provider.segment_algorithm as module
+
+    monkeypatch.setattr(module, "DEFAULT_WEIGHTS", str(tmp_path / "absent.pt"))
+    message = _bad(provider, scene, "", tmp_path)
+    assert "Weights file" in message
