@@ -135,9 +135,85 @@ def evaluate_weights(weights, dataset, data, split="test", coverage=None, device
     return evaluate_model(model, data_set, len(names), names, device, batch_size)
 
 
+def cloudy_patches(reader, min_fraction=0.02):
+    """Indices of patches with real clouds: ``bright_cloud_mask`` covers at least ``min_fraction`` of the patch."""
+    from .clouds import bright_cloud_mask
+    value_max = getattr(reader, "value_max", None) or 255.0
+    return [i for i in range(len(reader))
+            if bright_cloud_mask(reader[i]["optical"], value_max).mean() >= min_fraction]
+
+
+def benchmark(weights, dataset, data, split="test", coverages=(0.0, 0.25, 0.5, 0.75), device="cpu", out=None,
+              focus_class=None):
+    """Evaluate several weights files: whole split, patches with real clouds, and synthetic clouds covering each
+    fraction in ``coverages`` of every clear patch.  Writes benchmark.json, benchmark.md and iou_vs_cloud.png to
+    ``out``; returns the result dict."""
+    from pathlib import Path
+    from .datasets import open_dataset
+    reader = open_dataset(dataset, data, split)
+    cloudy = cloudy_patches(reader)
+    clear = [i for i in range(len(reader)) if i not in set(cloudy)]
+    settings = [("whole split", None, None), ("real clouds", None, cloudy)] + \
+        [(f"synthetic {c:.0%}", c, clear) for c in coverages]
+    result = {"split": split, "cloudy_patches": [reader[i]["name"] for i in cloudy], "clear_patches": len(clear),
+              "models": {}}
+    for path in weights:
+        name = Path(path).parent.name if Path(path).stem == "model" else Path(path).stem
+        result["models"][name] = {}
+        for label, coverage, indices in settings:
+            r = evaluate_weights(path, dataset, data, split, coverage, device, indices=indices)
+            result["models"][name][label] = {k: r[k] for k in SUBSETS}
+            print(f"{name:24s} {label:16s} mIoU={r['all']['miou']:.4f} IoU={r['all']['iou']}", file=sys.stderr)
+    if out:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out / "benchmark.json", "w") as fh:
+            json.dump(result, fh, indent=1)
+        (out / "benchmark.md").write_text(benchmark_table(result, focus_class))
+        plot_iou_vs_cloud(result, out / "iou_vs_cloud.png", focus_class)
+    return result
+
+
+def _focus(scores_, focus_class):
+    if focus_class is None:
+        return scores_["miou"]
+    value = scores_["iou"].get(focus_class)
+    return float("nan") if value is None else value
+
+
+def benchmark_table(result, focus_class=None):
+    """Markdown table: one row per model, one column per setting (IoU of ``focus_class`` or mIoU)."""
+    models = result["models"]
+    settings = list(next(iter(models.values())))
+    what = f"{focus_class} IoU" if focus_class else "mIoU"
+    lines = [f"| model ({what}) | " + " | ".join(settings) + " |", "|---" * (len(settings) + 1) + "|"]
+    for name, rows in models.items():
+        lines.append(f"| {name} | " + " | ".join(f"{_focus(rows[s]['all'], focus_class):.3f}" for s in settings)
+                     + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_iou_vs_cloud(result, path, focus_class=None):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for name, rows in result["models"].items():
+        synth = [(float(s.split()[1].rstrip("%")), rows[s]["all"]) for s in rows if s.startswith("synthetic")]
+        ax.plot([c for c, _ in synth], [_focus(r, focus_class) for _, r in synth], "o-", label=name)
+    ax.set_xlabel("synthetic cloud cover of each clear test patch (%)")
+    ax.set_ylabel(f"{focus_class} IoU" if focus_class else "mIoU")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--weights", required=True)
+    parser.add_argument("--weights", required=True, nargs="+", help="one weights file (several with --benchmark)")
     parser.add_argument("--dataset", default="auto")
     parser.add_argument("--data", required=True)
     parser.add_argument("--split", default="test")
@@ -145,10 +221,18 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--json", help="write the full result here")
+    parser.add_argument("--benchmark", metavar="OUT_DIR",
+                        help="compare the weights: whole split, real-cloud patches, synthetic 0/25/50/75%% clouds")
+    parser.add_argument("--focus-class", help="class whose IoU the benchmark table shows (default: mIoU)")
     args = parser.parse_args(argv)
     from .errors import EDCError
     try:
-        result = evaluate_weights(args.weights, args.dataset, args.data, args.split, args.coverage, args.device,
+        if args.benchmark:
+            result = benchmark(args.weights, args.dataset, args.data, args.split, device=args.device,
+                               out=args.benchmark, focus_class=args.focus_class)
+            print(benchmark_table(result, args.focus_class))
+            return 0
+        result = evaluate_weights(args.weights[0], args.dataset, args.data, args.split, args.coverage, args.device,
                                   args.batch_size)
     except EDCError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -62,6 +62,7 @@ class TrainOptions:
     max_samples: Optional[int] = None
     weights_out: Optional[str] = None  # default <out>/model.pt
     onnx: bool = False
+    half_weights: bool = False         # store the .pt weights as float16 (half the file size)
     tile_size: int = 256
     overlap: int = 32
     progress_bar: bool = True
@@ -531,7 +532,11 @@ class Trainer:
                              self.reader.sar_bands, normalization=self.norm, tile_size=opts.tile_size,
                              overlap=opts.overlap, trained=True, training=training, metrics=metrics)
         path = Path(opts.weights_out or self.out / "model.pt")
-        save_weights(model, meta, path)
+        if opts.half_weights:
+            import copy
+            save_weights(copy.deepcopy(model).half(), meta, path)
+        else:
+            save_weights(model, meta, path)
         summary = {"weights": str(path), "metrics": metrics, "epochs_run": len(self.history)}
         if opts.onnx:
             summary["onnx"] = str(export_onnx(model, meta, path.with_suffix(".onnx")))
