@@ -1,0 +1,79 @@
+"""Benchmark 1 and 2: small EDC against the dense tri-stream baseline, batch 1, CPU.
+
+Prints parameters, GFLOPs and the median forward latency of both models at 512 x 512 and 1024 x 1024, then the
+ratios the paper's claims are about.  Only ratios measured in this one run are meaningful: absolute times depend on
+the machine and on what else runs on it.
+
+    .venv/bin/python -m bench.model_efficiency [--repeats 7] [--threads 2]
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from datetime import datetime, timezone
+
+import torch
+
+from model.network import build_model, preset_config
+from model.stats import count_flops, count_parameters, make_inputs
+
+MODELS = (("edc", "small"), ("dense_tristream", "base"))
+SIZES = (512, 1024)
+
+
+def median_latency(model, inputs, repeats):
+    """Median no-grad forward time after two warm-up passes."""
+    model.eval()
+    with torch.no_grad():
+        for _ in range(2):
+            model(*inputs)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model(*inputs)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs per model and size (median reported)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch CPU threads")
+    parser.add_argument("--bands", type=int, nargs=2, default=(3, 1), metavar=("OPTICAL", "SAR"))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    print(f"# model efficiency, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, torch {torch.__version__} ({args.threads} threads), batch 1, "
+          f"{args.bands[0]}+{args.bands[1]} bands, median of {args.repeats}")
+    figures = {}
+    for arch, preset in MODELS:
+        model = build_model(arch, preset_config(preset, args.bands[0], args.bands[1], 2))
+        params = count_parameters(model)
+        for size in SIZES:
+            inputs = make_inputs(size, *args.bands)
+            flops = count_flops(model, inputs)
+            latency = median_latency(model, inputs, args.repeats)
+            figures[arch, size] = (params, flops, latency)
+            print(f"{arch:<16} {preset:<6} {size:>5}px  params {params / 1e6:7.3f} M  GFLOPs {flops / 1e9:8.2f}  "
+                  f"latency {latency * 1000:8.1f} ms", flush=True)
+
+    edc, dense = MODELS[0][0], MODELS[1][0]
+    param_ratio = figures[edc, 512][0] / figures[dense, 512][0]
+    print(f"parameters EDC / dense: {param_ratio:.3f} (target <= 0.533): {'PASS' if param_ratio <= 0.533 else 'MISS'}")
+    speedups = {}
+    for size in SIZES:
+        speedups[size] = figures[dense, size][2] / figures[edc, size][2]
+        flop_ratio = figures[dense, size][1] / figures[edc, size][1]
+        print(f"speed-up EDC vs dense at {size}: {speedups[size]:.2f}x (GFLOPs ratio {flop_ratio:.2f}x)")
+    print(f"speed-up at 512 >= 1.98x: {'PASS' if speedups[512] >= 1.98 else 'MISS'}; "
+          f"larger at 1024: {'PASS' if speedups[1024] > speedups[512] else 'MISS'}")
+    scaling = figures[edc, 1024][2] / figures[edc, 512][2]
+    print(f"EDC latency 1024 / 512: {scaling:.2f} (4x the pixels; target <= 4.5): {'PASS' if scaling <= 4.5 else 'MISS'}")
+
+
+if __name__ == "__main__":
+    main()
