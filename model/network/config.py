@@ -4,6 +4,11 @@
 - depths: blocks per stage; stages 1-2 are convolutional, stages 3-4 carrier-token attention.
 - heads: attention heads of stages 3-4.  window: window side (tokens) at stages 3-4.  carriers: carrier tokens per
   window side (carriers**2 per window).
+- cloud_removal: False builds the distillation teacher (no cloud-removal head; ``cloudfree`` echoes the input).
+
+Baselines read the same keys (single-stream models use ``dims``; the dense tri-stream uses ``dims`` for all three
+encoders).  The efficiency comparison (model/stats.py) sets EDC-small against the dense tri-stream built from the
+``base`` preset, i.e. with EDC-base widths 64-128-256-512 and depths 2-2-6-2, a typical "previous best" size.
 """
 
 import copy

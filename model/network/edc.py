@@ -34,6 +34,9 @@ class EDC(nn.Module):
                               if c["cloud_removal"] else None)
 
     def forward(self, optical, sar, return_features=False):
+        """Dict of logits (B,K,H,W), cloudfree (B,Co,H,W), reliability (B,1,H,W); with ``return_features`` also
+        features (decoder output, B x decoder_dim at stride 4 of the input padded to a multiple of 32),
+        fused (the four fusion-stream maps) and reliability_stages (the four DCHF maps r)."""
         h, w = optical.shape[-2:]
         optical = pad_to_multiple(optical, STRIDE, "replicate")
         sar = pad_to_multiple(sar, STRIDE, "replicate")
