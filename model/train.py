@@ -96,7 +96,6 @@ def open_training_data(opts):
     if not readers:
         raise EDCDatasetError("No training split given; use e.g. --train-split train.")
     train = readers[0] if len(readers) == 1 else _Concat(readers)
-    train[0]  # fail early with a clear message on a broken first sample
     indices = list(range(len(train)))
     if opts.max_samples:
         indices = indices[:opts.max_samples]

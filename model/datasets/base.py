@@ -36,6 +36,7 @@ class Dataset:
             where = f"split '{split}' of " if split else ""
             raise EDCDatasetError(f"Found no {self.kind} samples in {where}dataset folder '{self.root}'. "
                                   f"{self.layout_hint()}")
+        self[0]  # a broken first sample fails now, with its name, rather than mid-training
 
     def scan(self):
         raise NotImplementedError
