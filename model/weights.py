@@ -47,7 +47,13 @@ def _atomic_target(path):
 def save_weights(model, metadata, path):
     """Write ``model``'s state dict and the validated ``metadata`` to a ``.pt`` file (atomically)."""
     torch = _torch()
-    text = metadata_to_json(metadata)
+    from .network.config import full_config
+    meta = validate_metadata(metadata)
+    if getattr(model, "architecture", None) != meta["architecture"] or \
+            getattr(model, "config", None) != full_config(meta["config"]):
+        raise EDCWeightsError("The metadata's architecture/config do not describe the model being saved; pass the "
+                              "model's own config (model.config) in the metadata.")
+    text = metadata_to_json(meta)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     path, tmp = _atomic_target(path)
     try:

@@ -20,6 +20,8 @@ STRIDE = 32
 
 
 class EDC(nn.Module):
+    architecture = "edc"
+
     def __init__(self, config):
         super().__init__()
         self.config = c = full_config(config)

@@ -155,3 +155,12 @@ def test_onnx_without_metadata(tmp_path):
         read_metadata(tmp_path / "bare.onnx")
     with pytest.raises(EDCWeightsError, match="ONNX"):
         load_weights(path)
+
+
+def test_saving_with_metadata_of_another_model_is_refused(tmp_path):
+    model, meta = make()
+    with pytest.raises(EDCWeightsError, match="do not describe the model"):
+        save_weights(model, dict(meta, config=preset_config("tiny", 3, 2, 5)), tmp_path / "w.pt")
+    with pytest.raises(EDCWeightsError, match="do not describe the model"):
+        save_weights(model, dict(meta, architecture="optical_only"), tmp_path / "w.pt")
+    assert not list(tmp_path.iterdir())

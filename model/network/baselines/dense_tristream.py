@@ -96,6 +96,8 @@ class UNetDecoder(nn.Module):
 
 
 class DenseTriStream(nn.Module):
+    architecture = "dense_tristream"
+
     def __init__(self, config):
         super().__init__()
         self.config = c = full_config(config)

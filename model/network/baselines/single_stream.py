@@ -23,7 +23,7 @@ class SingleStream(nn.Module):
         if mode not in MODES:
             raise ValueError(f"unknown single-stream mode {mode!r}")
         self.config = c = full_config(config)
-        self.mode = mode
+        self.mode = self.architecture = mode
         channels = {"optical_only": c["in_optical"], "sar_only": c["in_sar"],
                     "early_concat": c["in_optical"] + c["in_sar"]}[mode]
         self.encoder = Stream(channels, c["dims"], c)
