@@ -127,6 +127,7 @@ def _rng_state():
     state = {"python": random.getstate(), "numpy": np.random.get_state(legacy=False),
              "torch": torch.get_rng_state()}
     state["numpy"]["state"]["key"] = state["numpy"]["state"]["key"].tolist()
+    state["numpy"] = json.loads(json.dumps(state["numpy"], default=float))  # plain types for weights_only loading
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -401,7 +402,7 @@ class Trainer:
         row = {"phase": phase, "epoch": epoch + 1, "lr": scheduler.get_last_lr()[0],
                "train_miou": scores(conf)["miou"]}
         for i, k in enumerate(("loss", "ce", "cloud", "distill")):
-            row[k] = totals[i] / n if k in sums else ""
+            row[k] = float(totals[i] / n) if k in sums else ""
         return row
 
     def _validate(self, model, phase):
