@@ -74,10 +74,12 @@ def test_onnx_round_trip_matches_pytorch(tmp_path, architecture, preset):
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
 
 
-def test_read_onnx_metadata_without_torch(tmp_path):
+@pytest.mark.parametrize("blocked", [["torch"], ["torch", "onnx"]])
+def test_read_onnx_metadata_without_torch(tmp_path, blocked):
+    """Reading .onnx metadata needs neither torch nor (with onnxruntime installed) the onnx package."""
     model, meta = make()
     path = export_onnx(model, meta, tmp_path / "w.onnx")
-    code = ("import sys, json; sys.modules['torch'] = None\n"
+    code = (f"import sys, json; sys.modules.update(dict.fromkeys({blocked!r}))\n"
             "from model.weights import read_metadata\n"
             f"print(json.dumps(read_metadata({str(path)!r}), sort_keys=True))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
