@@ -1,0 +1,109 @@
+"""edc:train: trains in a background task, writes weights that edc:segment uses; cancel; bad folders."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+from osgeo import gdal, osr
+from qgis.core import (QgsApplication, QgsProcessingAlgRunnerTask, QgsProcessingContext, QgsProcessingException,
+                       QgsProcessingFeedback)
+from qgis.PyQt.QtCore import QCoreApplication
+
+CLASSES = [{"name": "land", "color": "#33a02c"}, {"name": "water", "color": "#1f78b4"}]
+
+
+def _tif(path, array, pixel):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kind = gdal.GDT_Float32 if array.dtype == np.float32 else gdal.GDT_Byte
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), array.shape[2], array.shape[1], array.shape[0], kind)
+    ds.SetGeoTransform((600000.0, pixel, 0, 5000000.0, 0, -pixel))
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32631)
+    ds.SetProjection(srs.ExportToWkt())
+    for i, band in enumerate(array):
+        ds.GetRasterBand(i + 1).WriteArray(band)
+    ds = None
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """Generic layout, 6 samples 48 x 48: water where the NIR band is dark and the SAR is dark."""
+    root = tmp_path_factory.mktemp("dataset")
+    (root / "classes.json").write_text(json.dumps(CLASSES))
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        yy, xx = np.mgrid[0:48, 0:48]
+        water = (xx + yy * (i % 3)) < 20 + 4 * i
+        optical = rng.uniform(0.1, 0.4, (4, 48, 48)).astype(np.float32)
+        optical[3][water] = 0.02
+        sar = rng.normal(-8, 1, (2, 24, 24)).astype(np.float32)
+        sar[:, water[::2, ::2]] = -22
+        _tif(root / "optical" / f"s{i}.tif", optical, 10)
+        _tif(root / "sar" / f"s{i}.tif", sar, 20)
+        _tif(root / "label" / f"s{i}.tif", water[None].astype(np.uint8), 10)
+    return root
+
+
+def _params(dataset, output, **extra):
+    return {"DATASET": str(dataset), "KIND": 0, "PRESET": 0, "EPOCHS": 2, "TEACHER_EPOCHS": 1, "BATCH_SIZE": 2,
+            "CROP": 32, "DEVICE": 1, "OUTPUT": str(output), **extra}
+
+
+def test_registered(provider):
+    alg = provider.algorithm("train")
+    assert alg is not None and alg.id() == "edc:train"
+    assert "dataset folder" in alg.shortHelpString().lower()
+
+
+def test_background_training_gives_weights_for_segment(provider, dataset, scene, tmp_path):
+    import processing
+    from model.weights import read_metadata
+
+    alg = QgsApplication.processingRegistry().createAlgorithmById("edc:train")
+    context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+    weights = tmp_path / "mine.pt"
+    task = QgsProcessingAlgRunnerTask(alg, _params(dataset, weights), context, feedback)
+    done, progress = [], []
+    task.executed.connect(lambda ok, results: done.append((ok, results)))
+    feedback.progressChanged.connect(progress.append)
+    QgsApplication.taskManager().addTask(task)
+    deadline = time.monotonic() + 600
+    while not done and time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    assert done and done[0][0], feedback.textLog()
+    results = done[0][1]
+    assert results["OUTPUT"] == str(weights) and weights.is_file()
+    assert max(progress) == pytest.approx(100, abs=1)
+    assert (tmp_path / "mine_run" / "log.csv").is_file() and (tmp_path / "mine_run" / "checkpoint.pt").is_file()
+    meta = read_metadata(weights)
+    assert meta["trained"] and [c["name"] for c in meta["classes"]] == ["land", "water"]
+    assert len(meta["inputs"]["optical"]["bands"]) == 4 and len(meta["inputs"]["sar"]["bands"]) == 2
+
+    segmented = processing.run("edc:segment", {"OPTICAL": str(scene["optical"]), "SAR": str(scene["sar"]),
+                                               "WEIGHTS": str(weights), "DEVICE": 1,
+                                               "OUTPUT": str(tmp_path / "lc.tif")})
+    values = gdal.Open(segmented["OUTPUT"]).ReadAsArray()
+    assert set(np.unique(values)) <= {0, 1, 255}
+
+
+def test_cancel_stops_and_keeps_no_weights(provider, dataset, tmp_path):
+    import processing
+
+    feedback = QgsProcessingFeedback()
+    feedback.progressChanged.connect(lambda _: feedback.cancel())
+    with pytest.raises(QgsProcessingException, match="Training cancelled.*Resume"):
+        processing.run("edc:train", _params(dataset, tmp_path / "w.pt"), feedback=feedback)
+    assert not (tmp_path / "w.pt").exists()
+
+
+def test_bad_dataset_folder(provider, tmp_path):
+    import processing
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(QgsProcessingException) as error:
+        processing.run("edc:train", _params(tmp_path / "empty", tmp_path / "w.pt"))
+    message = str(error.value)
+    assert "Cannot tell which kind of dataset" in message and "Traceback" not in message
+    assert not (tmp_path / "w.pt").exists()
