@@ -66,6 +66,7 @@ class TrainOptions:
     tile_size: int = 256
     overlap: int = 32
     progress_bar: bool = True
+    time_limit: Optional[float] = None  # minutes; past it the teacher phase ends early and the student stops
 
 
 # ----------------------------------------------------------------------------------------------- data
@@ -305,7 +306,7 @@ class Trainer:
         from .network import preset_config
         self.config = preset_config(opts.preset, sample["optical"].shape[0], sample["sar"].shape[0],
                                     self.num_classes)
-        self.history, self.teacher, self.best = [], None, None
+        self.history, self.teacher, self.best, self.stopped_early = [], None, None, {}
 
     # -- models
     def _build(self, phase):
@@ -447,6 +448,7 @@ class Trainer:
                 start_phase, start_epoch = start_phase + 1, 0
             self.log(f"Resuming at {PHASES[min(start_phase, 1)]} epoch {start_epoch + 1}.")
         total_epochs = sum(n for _, n in self.plan)
+        started = time.time()
         abort_after = int(os.environ.get(_ABORT_ENV, "0") or 0)
         model = None
         for phase_idx, (phase, n_epochs) in enumerate(self.plan):
@@ -497,6 +499,15 @@ class Trainer:
                 if abort_after and len(self.history) >= abort_after:
                     self.log(f"{_ABORT_ENV}: stopping abruptly after {abort_after} epoch(s).")
                     os._exit(3)
+                budget = None if not self.opts.time_limit else \
+                    60 * self.opts.time_limit * (epoch_base + n_epochs) / total_epochs
+                if budget and time.time() - started > budget and epoch + 1 < n_epochs:
+                    self.log(f"Time limit of {self.opts.time_limit} min reached: {phase} stops after epoch "
+                             f"{epoch + 1} of {n_epochs}.")
+                    self.stopped_early[phase] = epoch + 1
+                    if phase == "teacher":
+                        self.teacher_state = self._state_cpu(model)
+                    break
         if model is None:
             model = self._build("student")
             model.load_state_dict(ckpt["model"])
@@ -526,8 +537,10 @@ class Trainer:
                     "loss_weights": {"ce": opts.w_ce, "cloud": opts.w_cloud, "distill": opts.w_distill,
                                      "cloudy_weight": opts.cloudy_weight},
                     "synthetic_cloud_probability": opts.cloud_probability, "best_epoch":
-                        self.best["epoch"] if self.best else opts.epochs,
+                        self.best["epoch"] if self.best else None,
                     "date": time.strftime("%Y-%m-%d")}
+        if self.stopped_early:
+            training["stopped_early_by_time_limit"] = self.stopped_early
         meta = make_metadata(opts.architecture, self.config, self.classes, self.reader.optical_bands,
                              self.reader.sar_bands, normalization=self.norm, tile_size=opts.tile_size,
                              overlap=opts.overlap, trained=True, training=training, metrics=metrics)
@@ -597,6 +610,8 @@ def build_parser():
             kind = {int: int, float: float}.get(type(default), str)
             if field.name in ("teacher_epochs", "max_samples", "threads", "crop"):
                 kind = int
+            if field.name == "time_limit":
+                kind = float
             parser.add_argument(name, type=kind, default=default)
     parser.add_argument("--preset-help", action="store_true", help=argparse.SUPPRESS)
     return parser
