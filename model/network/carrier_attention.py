@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import NEG, Attention, ConvBN, Mlp, TransformerBlock, pad_to_multiple
+from .layers import NEG, ConvBN, TransformerBlock, pad_to_multiple
 
 MIN_RELIABILITY = 1e-4
 
