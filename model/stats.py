@@ -3,11 +3,11 @@
 FLOPs are counted by torch.utils.flop_counter.FlopCounterMode (one multiply-add = 2 FLOPs) on a real forward pass;
 the CPU fused attention kernel, which that counter does not know, is registered with the standard attention formula
 (QK^T and AV matmuls) so dense and carrier-token attention are both counted in full.  ``--time`` adds median CPU
-forward times (torch threads from ``--threads``).
+forward times (best of 5 after a warm-up: the run least disturbed by other processes; torch threads from
+``--threads``).
 """
 
 import argparse
-import statistics
 import time
 
 import torch
@@ -46,8 +46,8 @@ def count_flops(model, inputs):
     return counter.get_total_flops()
 
 
-def time_forward(model, inputs, repeats=3):
-    """Median wall time of a no-grad forward pass after one warm-up run."""
+def time_forward(model, inputs, repeats=5):
+    """Shortest wall time of ``repeats`` no-grad forward passes after one warm-up run."""
     model.eval()
     times = []
     with torch.no_grad():
@@ -56,7 +56,7 @@ def time_forward(model, inputs, repeats=3):
             start = time.perf_counter()
             model(*inputs)
             times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return min(times)
 
 
 def make_inputs(size, in_optical=3, in_sar=1, batch=1):
