@@ -1,0 +1,318 @@
+"""``segment()``: land cover from an optical + SAR raster pair, tile by tile, on the optical raster's grid.
+
+Called by the QGIS algorithm ``edc:segment`` and usable without QGIS.  Raises EDCError subclasses only.
+"""
+
+import os
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import normalization
+from .errors import EDCCancelled, EDCError, EDCInputError
+from .metadata import MAX_TILE, class_colors_rgb
+from .raster_io import BandReader, Grid, gdal_modules, open_raster, output_grid, select_bands, warped_vrt
+from .tiling import TileGrid, run_tiled
+
+NODATA_CLASS = 255
+NODATA_FLOAT = -9999.0
+STATS_SIZE = 1024  # longest side of the decimated read used for normalisation statistics
+MIN_TILE = 32
+MAX_BATCH = 256
+
+
+@dataclass
+class SegmentResult:
+    output_path: str
+    confidence_path: str = None
+    cloudfree_path: str = None
+    reliability_path: str = None
+    class_stats: list = field(default_factory=list)
+    device: str = ""
+    width: int = 0
+    height: int = 0
+    geotransform: tuple = ()
+    crs_wkt: str = ""
+    trained: bool = False
+    tile_size: int = 0
+    overlap: int = 0
+    batch_size: int = 0
+    seconds: float = 0.0
+
+
+def _quiet(*_args):
+    return None
+
+
+def check_output_path(path, label):
+    """The output path as a Path; EDCInputError when its folder is missing or not writable."""
+    if not path:
+        raise EDCInputError(f"No file name was given for the {label} output; choose a .tif file.")
+    path = Path(str(path)).expanduser().absolute()
+    folder = path.parent
+    if not folder.is_dir():
+        raise EDCInputError(f"The folder of the {label} output '{path}' does not exist; create it or choose "
+                            "another folder.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise EDCInputError(f"The folder of the {label} output '{path}' is not writable; choose a folder you can "
+                            "write to.")
+    if path.is_dir():
+        raise EDCInputError(f"The {label} output '{path}' is a folder; choose a file name ending in .tif.")
+    return path
+
+
+def _check_tiling(tile_size, overlap, batch_size, meta):
+    tile = meta["tile_size"] if tile_size is None else tile_size
+    ovl = meta["overlap"] if overlap is None else overlap
+    if not isinstance(tile, (int, np.integer)) or not MIN_TILE <= tile <= MAX_TILE:
+        raise EDCInputError(f"Tile size {tile} is out of range; choose a tile size between {MIN_TILE} and "
+                            f"{MAX_TILE} pixels (the weights suggest {meta['tile_size']}).")
+    if not isinstance(ovl, (int, np.integer)) or not 0 <= ovl <= tile // 2:
+        raise EDCInputError(f"Tile overlap {ovl} is out of range; choose an overlap between 0 and half the tile size "
+                            f"({tile // 2} pixels).")
+    if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= MAX_BATCH:
+        raise EDCInputError(f"Batch size {batch_size} is out of range; choose between 1 and {MAX_BATCH}.")
+    return int(tile), int(ovl), int(batch_size)
+
+
+def _stats_inputs(optical, opt_bands, offset, sar, sar_bands, grid):
+    """Decimated reads of both inputs over the whole output grid (for normalisation statistics)."""
+    scale = max(grid.width, grid.height) / STATS_SIZE
+    if scale <= 1:
+        small = grid
+    else:
+        w, h = max(1, round(grid.width / scale)), max(1, round(grid.height / scale))
+        gt = grid.geotransform
+        small = Grid((gt[0], gt[1] * grid.width / w, 0.0, gt[3], 0.0, gt[5] * grid.height / h), grid.wkt, w, h)
+    opt, opt_valid = BandReader(optical, opt_bands, offset).read(0, grid.height, grid.width,
+                                                                   out_shape=(small.height, small.width))
+    vrt = warped_vrt(sar, sar_bands, small)
+    sar_arr, sar_valid = BandReader(vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1).read(
+        0, small.height, small.width)
+    return opt, opt_valid, sar_arr, sar_valid
+
+
+def _class_table(gdal, meta):
+    table = gdal.ColorTable()
+    for value, rgb in enumerate(class_colors_rgb(meta)):
+        table.SetColorEntry(value, (*rgb, 255))
+    table.SetColorEntry(NODATA_CLASS, (0, 0, 0, 0))
+    return table
+
+
+def write_qml(path, meta):
+    """A QGIS paletted-renderer style (``.qml``) with one legend entry per class."""
+    root = ET.Element("qgis", version="3.22.0", styleCategories="AllStyleCategories")
+    pipe = ET.SubElement(root, "pipe")
+    renderer = ET.SubElement(pipe, "rasterrenderer", type="paletted", band="1", opacity="1", alphaBand="-1",
+                             nodataColor="")
+    ET.SubElement(renderer, "rasterTransparency")
+    palette = ET.SubElement(renderer, "colorPalette")
+    for cls in meta["classes"]:
+        ET.SubElement(palette, "paletteEntry", value=str(cls["value"]), color=cls["color"].lower(), alpha="255",
+                      label=cls["name"])
+    ET.SubElement(pipe, "brightnesscontrast", brightness="0", contrast="0", gamma="1")
+    ET.SubElement(pipe, "huesaturation", saturation="0", grayscaleMode="0", colorizeOn="0")
+    ET.SubElement(pipe, "rasterresampler", maxOversampling="2")
+    ET.SubElement(root, "blendMode").text = "0"
+    ET.indent(root)
+    text = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(root, encoding="unicode")
+    Path(path).write_text(text + "\n", encoding="utf-8")
+
+
+class _Output:
+    """One output GeoTIFF written under a temporary name in its target folder and renamed when complete."""
+
+    def __init__(self, gdal, final, grid, bands, dtype, nodata, resampling):
+        self.final, self.resampling = Path(final), resampling
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.final.stem}.", suffix=".part.tif", dir=self.final.parent)
+        os.close(fd)
+        self.tmp = Path(tmp)
+        self.ds = gdal.GetDriverByName("GTiff").Create(
+            str(self.tmp), grid.width, grid.height, bands, dtype,
+            ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER", "BLOCKXSIZE=256", "BLOCKYSIZE=256"])
+        self.ds.SetGeoTransform(grid.geotransform)
+        if grid.wkt:
+            self.ds.SetProjection(grid.wkt)
+        for b in range(bands):
+            self.ds.GetRasterBand(b + 1).SetNoDataValue(nodata)
+
+    def write(self, y, array):
+        for b in range(array.shape[0]):
+            self.ds.GetRasterBand(b + 1).WriteArray(array[b], 0, y)
+
+    def finish(self):
+        self.ds.FlushCache()
+        self.ds.BuildOverviews(self.resampling, [f for f in (2, 4, 8, 16, 32)
+                                                 if min(self.ds.RasterXSize, self.ds.RasterYSize) // f >= 64] or [])
+        self.ds.FlushCache()
+        self.ds = None
+
+    def commit(self):
+        aux = Path(str(self.tmp) + ".aux.xml")
+        final_aux = Path(str(self.final) + ".aux.xml")
+        Path(str(self.final) + ".ovr").unlink(missing_ok=True)
+        if aux.exists():
+            os.replace(aux, final_aux)
+        else:
+            final_aux.unlink(missing_ok=True)
+        os.replace(self.tmp, self.final)
+
+    def discard(self):
+        self.ds = None
+        for p in (self.tmp, Path(str(self.tmp) + ".aux.xml"), Path(str(self.tmp) + ".ovr")):
+            p.unlink(missing_ok=True)
+
+
+def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=None, sar_bands=None, extent=None,
+            tile_size=None, overlap=None, device="auto", batch_size=4, confidence_path=None, cloudfree_path=None,
+            reliability_path=None, progress=None, is_cancelled=None, log=None):
+    """Map land cover from ``optical_path`` + ``sar_path`` with ``weights_path`` into ``output_path`` (GeoTIFF).
+
+    See the module contract: output on the optical grid (cropped to ``extent`` and to the SAR footprint), nodata
+    (255) wherever an input is nodata, optional confidence / cloud-free / reliability rasters, per-class statistics.
+    """
+    from .runtime import load_predictor
+    from .weights import read_metadata
+
+    started = time.time()
+    log = log or _quiet
+    outputs = {"land cover": output_path, "confidence": confidence_path, "cloud-free": cloudfree_path,
+               "reliability": reliability_path}
+    paths = {k: check_output_path(v, k) for k, v in outputs.items() if v or k == "land cover"}
+    if len(set(paths.values())) != len(paths):
+        raise EDCInputError("Two outputs have the same file name; give each output its own .tif file.")
+
+    meta = read_metadata(weights_path)
+    tile, ovl, batch_size = _check_tiling(tile_size, overlap, batch_size, meta)
+    optical = open_raster(optical_path, "optical")
+    sar = open_raster(sar_path, "SAR")
+    names = {s: meta["inputs"][s]["bands"] for s in ("optical", "sar")}
+    opt_bands = select_bands(optical, optical_bands or meta["inputs"]["optical"]["default_bands"], names["optical"],
+                             "optical")
+    sar_bands = select_bands(sar, sar_bands or meta["inputs"]["sar"]["default_bands"], names["sar"], "SAR")
+    grid, offset = output_grid(optical, sar, extent)
+
+    opt_small, opt_valid, sar_small, sar_valid = _stats_inputs(optical, opt_bands, offset, sar, sar_bands, grid)
+    if not opt_valid.any():
+        raise EDCInputError("The optical raster has no valid pixel in the processed area (all nodata); choose another "
+                            "optical raster, other bands or another extent.")
+    if not sar_valid.any():
+        raise EDCInputError("The SAR raster has no valid pixel in the processed area (all nodata, NaN or outside its "
+                            "coverage); choose another SAR raster or extent.")
+    both = opt_valid & sar_valid
+    if not both.any():
+        raise EDCInputError("The optical and SAR rasters have no valid pixel in common; choose rasters that cover the "
+                            "same area with data.")
+    specs = meta["normalization"]
+    opt_stats = normalization.compute_stats(opt_small, both, specs["optical"])
+    sar_stats = normalization.compute_stats(sar_small, both, specs["sar"])
+    del opt_small, sar_small
+
+    predictor = load_predictor(weights_path, device=device, batch_size=batch_size, log=log)
+    gdal, _ = gdal_modules()
+    n_classes, n_opt = len(meta["classes"]), len(opt_bands)
+    log(f"Output grid: {grid.width} x {grid.height} pixels; tiles of {min(tile, grid.height)} x "
+        f"{min(tile, grid.width)} with {ovl} px overlap, batches of {batch_size}.")
+
+    opt_reader = BandReader(optical, opt_bands, offset)
+    sar_vrt = warped_vrt(sar, sar_bands, grid)
+    sar_reader = BandReader(sar_vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1)
+
+    def read_rows(y, h):
+        opt, ov = opt_reader.read(y, h, grid.width)
+        sr, sv = sar_reader.read(y, h, grid.width)
+        valid = ov & sv
+        opt = np.nan_to_num(normalization.normalize(opt, opt_stats), nan=0.0, posinf=0.0, neginf=0.0)
+        sr = np.nan_to_num(normalization.normalize(sr, sar_stats), nan=0.0, posinf=0.0, neginf=0.0)
+        opt[:, ~valid] = 0.0
+        sr[:, ~valid] = 0.0
+        return (opt, sr), valid
+
+    want_cloudfree, want_rel = cloudfree_path is not None, reliability_path is not None
+
+    def predict(batch):
+        out = predictor.predict(*batch)
+        parts = [out["probabilities"]]
+        if want_cloudfree:
+            parts.append(out["cloudfree"])
+        if want_rel:
+            parts.append(out["reliability"])
+        return np.concatenate(parts, axis=1)
+
+    created = []
+    counts = np.zeros(n_classes, np.int64)
+    try:
+        land = _Output(gdal, paths["land cover"], grid, 1, gdal.GDT_Byte, NODATA_CLASS, "NEAREST")
+        created.append(land)
+        band = land.ds.GetRasterBand(1)
+        band.SetColorTable(_class_table(gdal, meta))
+        band.SetCategoryNames([c["name"] for c in meta["classes"]] + [""] * (NODATA_CLASS - n_classes) + ["nodata"])
+        band.SetDescription("land cover")
+        extra = {}
+        for key, bands in (("confidence", 1), ("cloud-free", n_opt), ("reliability", 1)):
+            if key in paths:
+                extra[key] = _Output(gdal, paths[key], grid, bands, gdal.GDT_Float32, NODATA_FLOAT, "AVERAGE")
+                created.append(extra[key])
+        if "cloud-free" in extra:
+            for b, name in enumerate(names["optical"]):
+                extra["cloud-free"].ds.GetRasterBand(b + 1).SetDescription(name)
+
+        def write_rows(y, values, valid):
+            probs = values[:n_classes]
+            classes = np.where(valid, probs.argmax(0), NODATA_CLASS).astype(np.uint8)
+            counts[:] += np.bincount(classes[valid], minlength=n_classes)[:n_classes]
+            land.write(y, classes[None])
+            if "confidence" in extra:
+                extra["confidence"].write(y, np.where(valid, probs.max(0), NODATA_FLOAT)[None])
+            k = n_classes
+            if want_cloudfree:
+                cf = normalization.denormalize(values[k:k + n_opt], opt_stats)
+                extra["cloud-free"].write(y, np.where(valid, cf, NODATA_FLOAT))
+                k += n_opt
+            if want_rel:
+                extra["reliability"].write(y, np.where(valid, np.clip(values[k:k + 1], 0, 1), NODATA_FLOAT))
+
+        tiles = TileGrid(grid.height, grid.width, tile, ovl)
+        channels = n_classes + (n_opt if want_cloudfree else 0) + (1 if want_rel else 0)
+        report = progress or _quiet
+        run_tiled(tiles, channels, read_rows, predict, write_rows, batch_size=batch_size,
+                  progress=lambda pct: report(min(95.0, 0.95 * pct)), is_cancelled=is_cancelled)
+        if is_cancelled is not None and is_cancelled():
+            raise EDCCancelled("Cancelled by the user; no output was written.")
+        for out in created:
+            out.finish()
+        for out in created:
+            out.commit()
+        created = []
+        write_qml(paths["land cover"].with_suffix(".qml"), meta)
+        report(100.0)
+    except EDCError:
+        raise
+    except RuntimeError as exc:  # GDAL write errors: disk full, permissions changed during the run
+        raise EDCInputError(f"Writing the output failed ({str(exc).strip()[:300]}); check that the output folder "
+                            "has free space and is writable, then run again.") from exc
+    except MemoryError:
+        raise EDCInputError("Not enough memory for this tile size and batch size; reduce the tile size or the batch "
+                            "size.") from None
+    finally:
+        for out in created:
+            out.discard()
+
+    area = grid.pixel_area
+    class_stats = [{"value": c["value"], "name": c["name"], "pixels": int(counts[c["value"]]),
+                    "area": float(counts[c["value"]] * area)} for c in meta["classes"]]
+    return SegmentResult(
+        output_path=str(paths["land cover"]), confidence_path=_str(paths.get("confidence")),
+        cloudfree_path=_str(paths.get("cloud-free")), reliability_path=_str(paths.get("reliability")),
+        class_stats=class_stats, device=predictor.device, width=grid.width, height=grid.height,
+        geotransform=tuple(grid.geotransform), crs_wkt=grid.wkt, trained=meta["trained"], tile_size=tile,
+        overlap=ovl, batch_size=batch_size, seconds=time.time() - started)
+
+
+def _str(path):
+    return None if path is None else str(path)

@@ -1,0 +1,209 @@
+"""GDAL raster access for the pipeline: opening inputs, the common output grid, reading bands with their validity
+mask, the SAR raster warped on the fly onto the optical grid (a virtual warped VRT, never a copy on disk), and
+writing GeoTIFF outputs.
+"""
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import EDCDependencyError, EDCInputError
+
+
+def gdal_modules():
+    try:
+        from osgeo import gdal, osr
+    except ImportError:  # pragma: no cover - GDAL ships with QGIS
+        raise EDCDependencyError("GDAL's Python bindings (osgeo) are missing; install python3-gdal "
+                                 "(apt install python3-gdal) or run inside QGIS.") from None
+    gdal.UseExceptions()
+    return gdal, osr
+
+
+def open_raster(path, label):
+    """Open ``path`` read-only; EDCInputError naming the ``label`` input when GDAL cannot read it."""
+    gdal, _ = gdal_modules()
+    if not path or not Path(str(path)).exists() and not str(path).startswith("/vsi"):
+        raise EDCInputError(f"The {label} raster '{path}' does not exist; choose an existing raster file.")
+    try:
+        ds = gdal.Open(str(path))
+    except RuntimeError as exc:
+        ds, reason = None, str(exc).strip()
+    else:
+        reason = "unknown format"
+    if ds is None or ds.RasterCount == 0:
+        raise EDCInputError(f"The {label} raster '{path}' cannot be read by GDAL ({reason if ds is None else 'no bands'}"
+                            "); choose a raster file such as a GeoTIFF.")
+    return ds
+
+
+def select_bands(ds, bands, names, label):
+    """Validate a list of 1-based band numbers for ``ds`` against the band names the weights expect."""
+    count = ds.RasterCount
+    need = len(names)
+    if count < need:
+        raise EDCInputError(f"The {label} raster has {count} band{'s' if count != 1 else ''} but the weights need "
+                            f"{need} ({', '.join(names)}); choose a {label} raster with these bands or weights "
+                            f"trained for {count} {label} band{'s' if count != 1 else ''}.")
+    bands = list(bands)
+    if len(bands) != need:
+        raise EDCInputError(f"{len(bands)} {label} band{'s were' if len(bands) != 1 else ' was'} selected but the "
+                            f"weights need exactly {need} ({', '.join(names)}, in this order); select {need}.")
+    bad = [b for b in bands if not 1 <= int(b) <= count]
+    if bad:
+        raise EDCInputError(f"{label.capitalize()} band {bad[0]} does not exist: the {label} raster has bands 1 to "
+                            f"{count}; choose bands in that range.")
+    return [int(b) for b in bands]
+
+
+@dataclass
+class Grid:
+    """A north-up pixel grid: geotransform, CRS (WKT, may be empty), size."""
+    geotransform: tuple
+    wkt: str
+    width: int
+    height: int
+
+    @property
+    def bounds(self):
+        x0, dx, _, y0, _, dy = self.geotransform
+        xs, ys = (x0, x0 + dx * self.width), (y0, y0 + dy * self.height)
+        return min(xs), min(ys), max(xs), max(ys)
+
+    @property
+    def pixel_area(self):
+        gt = self.geotransform
+        return abs(gt[1] * gt[5] - gt[2] * gt[4])
+
+
+def _georef(ds, label):
+    """(geotransform, wkt) of ``ds``; ungeoreferenced rasters get a pixel grid (y up to 0, 1 unit per pixel)."""
+    gt = ds.GetGeoTransform(can_return_null=True)
+    if gt is None:
+        return (0.0, 1.0, 0.0, 0.0, 0.0, -1.0), ""
+    if gt[2] or gt[4]:
+        raise EDCInputError(f"The {label} raster has a rotated geotransform; warp it to a north-up grid first "
+                            "(Raster > Projections > Warp).")
+    return tuple(gt), ds.GetProjection() or ""
+
+
+def as_pixel_grid_vrt(ds, gt):
+    """A VRT of ``ds`` with geotransform ``gt`` (used for ungeoreferenced rasters)."""
+    gdal, _ = gdal_modules()
+    vrt = gdal.Translate("", ds, format="VRT")
+    vrt.SetGeoTransform(gt)
+    return vrt
+
+
+def _footprint(ds_gt, ds_wkt, size, target_wkt):
+    """Bounding box of a raster's footprint in ``target_wkt`` (edges densified)."""
+    w, h = size
+    t = np.linspace(0.0, 1.0, 21)
+    cols = np.concatenate([t * w, np.full_like(t, w), t[::-1] * w, np.zeros_like(t)])
+    rows = np.concatenate([np.zeros_like(t), t * h, np.full_like(t, h), t[::-1] * h])
+    x = ds_gt[0] + cols * ds_gt[1]
+    y = ds_gt[3] + rows * ds_gt[5]
+    if ds_wkt and target_wkt:
+        _, osr = gdal_modules()
+        src, dst = osr.SpatialReference(), osr.SpatialReference()
+        src.ImportFromWkt(ds_wkt)
+        dst.ImportFromWkt(target_wkt)
+        if not src.IsSame(dst):
+            for s in (src, dst):
+                s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+            pts = np.array(osr.CoordinateTransformation(src, dst).TransformPoints(np.c_[x, y].tolist()))
+            ok = np.isfinite(pts[:, :2]).all(axis=1)
+            if not ok.any():
+                return None
+            x, y = pts[ok, 0], pts[ok, 1]
+    return x.min(), y.min(), x.max(), y.max()
+
+
+def output_grid(optical, sar, extent=None):
+    """The output grid: the optical grid cropped to ``extent`` (optical CRS) and to the SAR footprint."""
+    opt_gt, opt_wkt = _georef(optical, "optical")
+    sar_gt, sar_wkt = _georef(sar, "SAR")
+    if bool(opt_wkt) != bool(sar_wkt):
+        which = "optical" if not opt_wkt else "SAR"
+        raise EDCInputError(f"The {which} raster has no coordinate reference system while the other has one; assign "
+                            f"its CRS (Raster > Projections > Assign Projection) so the two can be overlaid.")
+    full = Grid(opt_gt, opt_wkt, optical.RasterXSize, optical.RasterYSize)
+    xmin, ymin, xmax, ymax = full.bounds
+    if extent is not None:
+        try:
+            exmin, eymin, exmax, eymax = (float(v) for v in extent)
+        except (TypeError, ValueError):
+            raise EDCInputError("The processing extent must be four numbers xmin, ymin, xmax, ymax.") from None
+        if not all(map(math.isfinite, (exmin, eymin, exmax, eymax))) or exmax <= exmin or eymax <= eymin:
+            raise EDCInputError(f"The processing extent ({exmin}, {eymin}, {exmax}, {eymax}) has zero or negative "
+                                "size; draw an extent with a width and a height, or leave it empty.")
+        if exmin >= xmax or exmax <= xmin or eymin >= ymax or eymax <= ymin:
+            raise EDCInputError("The processing extent does not overlap the optical raster; choose an extent inside "
+                                "the optical raster (in its CRS) or leave it empty.")
+        xmin, ymin, xmax, ymax = max(xmin, exmin), max(ymin, eymin), min(xmax, exmax), min(ymax, eymax)
+    foot = _footprint(sar_gt, sar_wkt, (sar.RasterXSize, sar.RasterYSize), opt_wkt)
+    if foot is None or foot[0] >= xmax or foot[2] <= xmin or foot[1] >= ymax or foot[3] <= ymin:
+        raise EDCInputError("The optical and SAR rasters do not overlap" + (" inside the processing extent"
+                            if extent is not None else "") + "; choose a SAR raster covering the same area.")
+    xmin, ymin, xmax, ymax = max(xmin, foot[0]), max(ymin, foot[1]), min(xmax, foot[2]), min(ymax, foot[3])
+    x0, dx, _, y0, _, dy = opt_gt
+    cols = sorted(((xmin - x0) / dx, (xmax - x0) / dx))
+    rows = sorted(((ymin - y0) / dy, (ymax - y0) / dy))
+    eps = 1e-6
+    c0, c1 = max(int(math.floor(cols[0] + eps)), 0), min(int(math.ceil(cols[1] - eps)), full.width)
+    r0, r1 = max(int(math.floor(rows[0] + eps)), 0), min(int(math.ceil(rows[1] - eps)), full.height)
+    if c1 <= c0 or r1 <= r0:
+        raise EDCInputError("The overlap of the optical raster, the SAR raster and the processing extent is smaller "
+                            "than one optical pixel; choose overlapping inputs or a larger extent.")
+    gt = (x0 + c0 * dx, dx, 0.0, y0 + r0 * dy, 0.0, dy)
+    return Grid(gt, opt_wkt, c1 - c0, r1 - r0), (c0, r0)
+
+
+def warped_vrt(sar, bands, grid, resampling=None):
+    """The SAR bands ``bands`` warped onto ``grid`` as a virtual dataset; its last band is the alpha (coverage)."""
+    gdal, _ = gdal_modules()
+    src = gdal.Translate("", sar, format="VRT", bandList=bands)
+    if sar.GetGeoTransform(can_return_null=True) is None:
+        src.SetGeoTransform((0.0, 1.0, 0.0, 0.0, 0.0, -1.0))
+    if resampling is None:
+        foot = _footprint(_georef(sar, "SAR")[0], sar.GetProjection() if grid.wkt else "",
+                          (sar.RasterXSize, sar.RasterYSize), grid.wkt)
+        sar_pixel = (foot[2] - foot[0]) / sar.RasterXSize
+        resampling = "average" if sar_pixel < abs(grid.geotransform[1]) / 2 else "bilinear"
+    xmin, ymin, xmax, ymax = grid.bounds
+    try:
+        vrt = gdal.Warp("", src, format="VRT", dstSRS=grid.wkt or None, outputBounds=(xmin, ymin, xmax, ymax),
+                        width=grid.width, height=grid.height, resampleAlg=resampling, dstAlpha=True,
+                        multithread=False)
+    except RuntimeError as exc:
+        raise EDCInputError(f"The SAR raster cannot be reprojected onto the optical raster's grid ({exc}); check "
+                            "its coordinate reference system.") from None
+    vrt._edc_source = src  # keep the band subset alive as long as the warped view
+    return vrt
+
+
+class BandReader:
+    """Reads selected bands of a dataset (on a pixel window) with a validity mask: every selected band's GDAL mask
+    (nodata value, alpha band or internal mask), the optional coverage ``alpha`` band, and finite values."""
+
+    def __init__(self, ds, bands, offset=(0, 0), alpha=None):
+        self.ds, self.bands, self.offset, self.alpha = ds, list(bands), offset, alpha
+
+    def read(self, y, height, width, x=0, out_shape=None):
+        """Rows ``y .. y + height``, columns ``x .. x + width`` of the window -> (data (C, h, w) float32, valid)."""
+        xoff, yoff = self.offset[0] + x, self.offset[1] + y
+        bh, bw = out_shape or (height, width)
+        data = np.empty((len(self.bands), bh, bw), np.float32)
+        valid = np.ones((bh, bw), bool)
+        for i, b in enumerate(self.bands):
+            band = self.ds.GetRasterBand(b)
+            data[i] = band.ReadAsArray(xoff, yoff, width, height, buf_xsize=bw, buf_ysize=bh)
+            if band.GetMaskFlags() != 1:  # 1 = GMF_ALL_VALID
+                valid &= band.GetMaskBand().ReadAsArray(xoff, yoff, width, height, buf_xsize=bw, buf_ysize=bh) > 0
+        if self.alpha is not None:
+            valid &= self.ds.GetRasterBand(self.alpha).ReadAsArray(xoff, yoff, width, height, buf_xsize=bw,
+                                                                   buf_ysize=bh) > 0
+        valid &= np.isfinite(data).all(axis=0)
+        return data, valid
