@@ -489,8 +489,9 @@ class Trainer:
                                      "state": self._state_cpu(model)}
                 row["seconds"] = round(time.time() - t0, 1)
                 self.history.append(row)
-                self.log(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
-                                  if v != ""))
+                if self.dist.main:
+                    self.log(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                                      for k, v in row.items() if v != ""))
                 if phase == "teacher" and epoch + 1 == n_epochs:
                     self.teacher_state = self._state_cpu(model)
                 self._write_logs(result)

@@ -131,3 +131,18 @@ def test_bad_dataset_folder(tmp_path):
                           str(tmp_path / "run")], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert cli.returncode == 2
     assert "error: Cannot tell which kind of dataset" in cli.stderr and "Traceback" not in cli.stderr
+
+
+def test_torchrun_two_cpu_processes(m3m, tmp_path):
+    """DistributedDataParallel (gloo) under torchrun: both processes train, rank 0 writes logs and weights."""
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.exists():
+        pytest.skip("torchrun is not installed next to this Python")
+    run = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "model.train", "--data",
+                          str(m3m), "--dataset", "m3m_cr", "--train-split", "train,test", "--out", str(tmp_path),
+                          "--preset", "tiny", "--epochs", "1", "--teacher-epochs", "1", "--batch-size", "1",
+                          "--crop", "64", "--threads", "1", "--no-progress-bar"],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (tmp_path / "model.pt").is_file() and len(_log(tmp_path / "log.csv")) == 2
+    assert run.stderr.count("phase=student epoch=1") == 1
