@@ -74,6 +74,12 @@ def write_raster(path, array, geotransform=(500000.0, 10.0, 0.0, 4600000.0, 0.0,
     return Path(path)
 
 
+@pytest.fixture(scope="session")
+def raster_writer():
+    """The :func:`write_raster` helper, as a fixture (test modules cannot import conftest reliably)."""
+    return write_raster
+
+
 @pytest.fixture
 def make_pair(tmp_path):
     """``make_pair(rows, cols, ...)`` -> (optical path, SAR path): a 3-band UInt16 optical raster at 10 m (water =

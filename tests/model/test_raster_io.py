@@ -1,0 +1,92 @@
+"""Raster access: opening, band checks, the output grid, validity masks and the warped SAR view."""
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from model.errors import EDCInputError
+from model.raster_io import BandReader, Grid, open_raster, output_grid, select_bands, warped_vrt
+
+GT = (500000.0, 10.0, 0.0, 4600000.0, 0.0, -10.0)
+NAMES = ["B11", "B8", "B3"]
+
+
+@pytest.fixture
+def write(tmp_path, raster_writer):
+    """write(name, array, gt=GT, epsg=32633, nodata=None) -> path in tmp_path."""
+    return lambda name, array, gt=GT, epsg=32633, nodata=None: raster_writer(tmp_path / name, array, gt, epsg, nodata)
+
+
+@pytest.fixture
+def optical(write):
+    return write("o.tif", np.ones((3, 50, 40), np.uint16), nodata=0)
+
+
+def test_open_and_band_errors_name_the_input(tmp_path, optical, write):
+    with pytest.raises(EDCInputError, match="optical raster .* does not exist"):
+        open_raster(tmp_path / "missing.tif", "optical")
+    (tmp_path / "junk.tif").write_text("not a raster")
+    with pytest.raises(EDCInputError, match="SAR raster .*junk.tif' cannot be read by GDAL"):
+        open_raster(tmp_path / "junk.tif", "SAR")
+    ds = open_raster(optical, "optical")
+    assert select_bands(ds, [3, 1, 2], NAMES, "optical") == [3, 1, 2]
+    with pytest.raises(EDCInputError, match="Optical band 4 does not exist: the optical raster has bands 1 to 3"):
+        select_bands(ds, [1, 2, 4], NAMES, "optical")
+    with pytest.raises(EDCInputError, match="2 optical bands were selected but the weights need exactly 3"):
+        select_bands(ds, [1, 2], NAMES, "optical")
+    with pytest.raises(EDCInputError, match="has 3 bands but the weights need 4"):
+        select_bands(ds, [1, 2, 3, 4], NAMES + ["B2"], "optical")
+
+
+def test_output_grid_crops_to_extent_and_sar_footprint(tmp_path, optical, write):
+    opt = open_raster(optical, "optical")
+    sar_gt = (500105.0, 20.0, 0.0, 4599900.0, 0.0, -20.0)  # starts 10.5 columns / 10 rows in
+    sar = open_raster(write("s.tif", np.zeros((1, 100, 100), np.float32), sar_gt), "SAR")
+    grid, offset = output_grid(opt, sar)
+    assert offset == (10, 10) and (grid.width, grid.height) == (30, 40)
+    assert grid.geotransform == (500100.0, 10.0, 0.0, 4599900.0, 0.0, -10.0)
+    grid, offset = output_grid(opt, sar, (500150.0, 4599600.0, 500250.0, 4599800.0))
+    assert offset == (15, 20) and (grid.width, grid.height) == (10, 20)
+    with pytest.raises(EDCInputError, match="zero or negative size"):
+        output_grid(opt, sar, (500150.0, 4599600.0, 500150.0, 4599800.0))
+    with pytest.raises(EDCInputError, match="extent does not overlap the optical raster"):
+        output_grid(opt, sar, (0, 0, 10, 10))
+    far = open_raster(write("far.tif", np.zeros((1, 10, 10), np.float32),
+                             (700000.0, 20.0, 0.0, 4000000.0, 0.0, -20.0)), "SAR")
+    with pytest.raises(EDCInputError, match="optical and SAR rasters do not overlap"):
+        output_grid(opt, far)
+    no_crs = open_raster(write("nocrs.tif", np.zeros((1, 10, 10), np.float32), epsg=None), "SAR")
+    with pytest.raises(EDCInputError, match="SAR raster has no coordinate reference system"):
+        output_grid(opt, no_crs)
+
+
+def test_sar_in_geographic_crs_is_warped_virtually(tmp_path, optical, write):
+    opt = open_raster(optical, "optical")
+    # a SAR raster in EPSG:4326 around the optical footprint (UTM 33N, 500 km E = 15 deg E)
+    sar = open_raster(write("geo.tif", np.arange(200 * 200, dtype=np.float32).reshape(1, 200, 200),
+                             (14.995, 0.0001, 0.0, 41.556, 0.0, -0.0001), epsg=4326, nodata=-1), "SAR")
+    grid, offset = output_grid(opt, sar)
+    assert (grid.width, grid.height) == (40, 50) and offset == (0, 0)
+    vrt = warped_vrt(sar, [1], grid)
+    assert vrt.GetDriver().ShortName == "VRT" and vrt.RasterCount == 2  # band + alpha, nothing on disk
+    data, valid = BandReader(vrt, [1], alpha=2).read(0, 50, 40)
+    assert data.shape == (1, 50, 40) and valid.all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["geo.tif", "o.tif"]
+
+
+def test_validity_combines_band_masks_alpha_and_finite_values(tmp_path, optical, write):
+    array = np.ones((2, 6, 6), np.float32)
+    array[0, 0, 0] = -9999  # nodata of band 1
+    array[1, 1, 1] = np.nan
+    array[1, 2, 2] = np.inf
+    ds = open_raster(write("v.tif", array, nodata=-9999), "SAR")
+    data, valid = BandReader(ds, [1, 2]).read(0, 6, 6)
+    expected = np.ones((6, 6), bool)
+    expected[0, 0] = expected[1, 1] = expected[2, 2] = False
+    assert (valid == expected).all()
+    _, valid = BandReader(ds, [2]).read(0, 6, 6)  # band 1's nodata does not matter when band 1 is not used
+    assert valid[0, 0] and not valid[1, 1]
+    # warping keeps NaN as invalid and marks pixels outside the SAR coverage through the alpha band
+    grid = Grid((499990.0, 10.0, 0.0, 4600010.0, 0.0, -10.0), ds.GetProjection(), 8, 8)
+    data, valid = BandReader(warped_vrt(ds, [1, 2], grid, "near"), [1, 2], alpha=3).read(0, 8, 8)
+    assert not valid[0].any() and not valid[:, 0].any() and not valid[2, 2] and valid[4:7, 4:7].all()
