@@ -1,0 +1,115 @@
+"""Benchmarks 3 and 4: edc:segment's pipeline overhead and its memory against the scene size.
+
+3. ``segment()`` end to end (reading, SAR warping, normalisation, blending, writing the styled GeoTIFF) on a generated
+   4096 x 4096 optical + SAR pair, against the model's forward passes alone over the same number of tiles and
+   batches: ratio <= 1.15 is the target.
+4. Peak resident memory of a whole ``segment()`` run in a fresh process at 2048 x 2048 and at 8192 x 8192: ratio
+   <= 1.25 is the target.  The memory runs use the tiny preset to keep the 8192 run short; the network's memory is
+   the same for every tile whatever the scene size, so it cancels out of the ratio.
+
+    .venv/bin/python -m bench.pipeline [--size 4096] [--memory-sizes 2048 8192] [--workdir /tmp/edc-bench]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import ROOT, bench_weights, header, make_scene, random_weights
+
+
+def model_only_seconds(weights, n_tiles, tile, batch_size, n_optical=3, n_sar=1, device="cpu"):
+    """Time of the forward passes alone for ``n_tiles`` tiles of ``tile`` x ``tile`` in batches of ``batch_size``."""
+    from model.runtime import load_predictor
+    predictor = load_predictor(weights, device=device, batch_size=batch_size, log=lambda m: None)
+    rng = np.random.default_rng(0)
+    opt = rng.random((batch_size, n_optical, tile, tile), dtype=np.float32)
+    sar = rng.random((batch_size, n_sar, tile, tile), dtype=np.float32)
+    predictor.predict(opt, sar)  # warm-up
+    start, left = time.perf_counter(), n_tiles
+    while left > 0:
+        b = min(batch_size, left)
+        predictor.predict(opt[:b], sar[:b])
+        left -= b
+    return time.perf_counter() - start
+
+
+def run_segment(optical, sar, weights, output, batch_size):
+    from model.pipeline import segment
+    from model.tiling import TileGrid
+    start = time.perf_counter()
+    result = segment(optical, sar, weights, output, device="cpu", batch_size=batch_size)
+    seconds = time.perf_counter() - start
+    tiles = TileGrid(result.height, result.width, result.tile_size, result.overlap)
+    return seconds, tiles.n_tiles, min(result.tile_size, result.height), result
+
+
+def child(args):
+    """Runs in a fresh process for the memory measurement; prints one JSON line."""
+    seconds, n_tiles, _, _ = run_segment(args.optical, args.sar, args.weights, args.output, args.batch_size)
+    print(json.dumps({"seconds": seconds, "tiles": n_tiles}))
+
+
+def peak_rss_mb(optical, sar, weights, output, batch_size):
+    cmd = [sys.executable, "-m", "bench.pipeline", "--child", "--optical", str(optical), "--sar", str(sar),
+           "--weights", str(weights), "--output", str(output), "--batch-size", str(batch_size)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    out = proc.stdout.read()
+    if status != 0:
+        raise SystemExit(f"segment() failed in the child process: {out}")
+    return usage.ru_maxrss / 1024.0, json.loads(out.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=4096, help="scene side for the overhead benchmark")
+    parser.add_argument("--memory-sizes", type=int, nargs=2, default=(2048, 8192))
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "edc-bench"))
+    parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    for name in ("optical", "sar", "weights", "output"):
+        parser.add_argument(f"--{name}", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return child(args)
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    print(header("pipeline", f", batch {args.batch_size}"), flush=True)
+
+    if not args.skip_overhead:
+        weights = bench_weights(work, "small")
+        optical, sar = make_scene(work, args.size)
+        seconds, n_tiles, tile, result = run_segment(optical, sar, weights, work / "landcover.tif", args.batch_size)
+        forward = model_only_seconds(weights, n_tiles, tile, args.batch_size)
+        ratio = seconds / forward
+        print(f"segment() {args.size}x{args.size} ({weights.name}, SAR in EPSG:4326 at ~20 m, warped on the fly): "
+              f"{seconds:.1f} s for {n_tiles} tiles of {tile} px (overlap {result.overlap}); "
+              f"forward passes alone: {forward:.1f} s; {result.device}")
+        print(f"pipeline overhead ratio: {ratio:.3f} (target <= 1.15): {'PASS' if ratio <= 1.15 else 'MISS'}", flush=True)
+
+    if not args.skip_memory:
+        tiny = random_weights(work / "edc_tiny_random.pt", "tiny")
+        peaks = []
+        for size in args.memory_sizes:
+            optical, sar = make_scene(work, size)
+            peak, info = peak_rss_mb(optical, sar, tiny, work / f"landcover_{size}.tif", args.batch_size)
+            peaks.append(peak)
+            print(f"segment() {size}x{size} (tiny preset): peak RSS {peak:.0f} MiB, {info['seconds']:.1f} s, "
+                  f"{info['tiles']} tiles", flush=True)
+        ratio = peaks[1] / peaks[0]
+        print(f"peak memory {args.memory_sizes[1]} / {args.memory_sizes[0]}: {ratio:.3f} "
+              f"({(args.memory_sizes[1] / args.memory_sizes[0]) ** 2:.0f}x the pixels; target <= 1.25): "
+              f"{'PASS' if ratio <= 1.25 else 'MISS'}")
+
+
+if __name__ == "__main__":
+    main()

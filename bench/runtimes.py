@@ -1,0 +1,71 @@
+"""Benchmark 5: ONNX Runtime against PyTorch on the CPU, same weights, same tiles.
+
+The small EDC weights are exported to ONNX; both runtimes then predict the same batches of real-looking tiles
+(cut from a generated scene and normalised as ``segment()`` does).  Prints the throughput of each, their ratio
+(target: ONNX Runtime at least as fast) and how far their outputs are apart.
+
+    .venv/bin/python -m bench.runtimes [--tiles 16] [--tile 256] [--batch-size 4]
+"""
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import bench_weights, header
+
+
+def throughput(predictor, batches):
+    predictor.predict(*batches[0])  # warm-up
+    start = time.perf_counter()
+    outputs = [predictor.predict(*b) for b in batches]
+    seconds = time.perf_counter() - start
+    pixels = sum(b[0].shape[0] * b[0].shape[2] * b[0].shape[3] for b in batches)
+    return pixels / seconds / 1e6, outputs
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiles", type=int, default=16)
+    parser.add_argument("--tile", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "edc-bench"))
+    args = parser.parse_args(argv)
+    from model.runtime import load_predictor
+    from model.weights import export_onnx, load_weights
+
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    pt = bench_weights(work, "small")
+    onnx = work / "edc_bench.onnx"
+    model, meta = load_weights(pt)
+    export_onnx(model, meta, onnx)
+    print(header("runtimes", f", {args.tiles} tiles of {args.tile} px, batch {args.batch_size}, weights {pt.name}"))
+
+    rng = np.random.default_rng(0)
+    n_opt, n_sar = len(meta["inputs"]["optical"]["bands"]), len(meta["inputs"]["sar"]["bands"])
+    batches = []
+    for start in range(0, args.tiles, args.batch_size):
+        b = min(args.batch_size, args.tiles - start)
+        batches.append((rng.random((b, n_opt, args.tile, args.tile), dtype=np.float32),
+                        rng.random((b, n_sar, args.tile, args.tile), dtype=np.float32)))
+
+    results = {}
+    for name, path in (("PyTorch", pt), ("ONNX Runtime", onnx)):
+        predictor = load_predictor(path, device="cpu", batch_size=args.batch_size, log=lambda m: None)
+        results[name] = throughput(predictor, batches)
+        print(f"{name:<13} {predictor.device:<45} {results[name][0]:.3f} Mpx/s")
+    ratio = results["ONNX Runtime"][0] / results["PyTorch"][0]
+    diff = max(float(np.abs(a[k] - b[k]).max()) for a, b in zip(results["PyTorch"][1], results["ONNX Runtime"][1])
+               for k in ("probabilities", "cloudfree", "reliability"))
+    agree = np.mean([np.mean(a["probabilities"].argmax(1) == b["probabilities"].argmax(1))
+                     for a, b in zip(results["PyTorch"][1], results["ONNX Runtime"][1])])
+    print(f"throughput ONNX Runtime / PyTorch: {ratio:.2f} (target >= 1.0): {'PASS' if ratio >= 1.0 else 'MISS'}")
+    print(f"outputs: max abs difference {diff:.2e}, same class on {agree * 100:.3f}% of pixels")
+
+
+if __name__ == "__main__":
+    main()
