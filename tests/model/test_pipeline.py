@@ -1,10 +1,12 @@
 """segment(): output grid, nodata, styling metadata, optional outputs, statistics, cancel and errors."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from osgeo import gdal
 
-from model.errors import EDCCancelled, EDCInputError
+from model.errors import EDCCancelled, EDCError, EDCInputError
 from model.pipeline import segment
 
 gdal.UseExceptions()
@@ -51,3 +53,232 @@ def test_segment_writes_styled_land_cover_on_optical_grid(tiny_weights, make_pai
     assert any("PyTorch on CPU" in m for m in messages) and result.device == "PyTorch on CPU"
     assert progress[-1] == 100 and progress == sorted(progress)
     assert _leftovers(out.parent) == []
+
+
+class LocalNet:
+    """A stand-in predictor with a small receptive field (two 5x5 convolutions): unlike EDC, whose carrier tokens
+    see the whole input, its output away from tile borders does not depend on the tile, so tiled and whole-scene
+    inference must agree."""
+
+    device = "local test network"
+
+    def __init__(self, metadata):
+        import torch
+        torch.manual_seed(3)
+        self.torch, self.metadata = torch, metadata
+        self.net = torch.nn.Sequential(torch.nn.Conv2d(4, 8, 5, padding=2, bias=False), torch.nn.Tanh(),
+                                       torch.nn.Conv2d(8, 2, 5, padding=2, bias=False)).eval()
+        with torch.no_grad():  # zero-sum (high-pass) first filters: both classes occur whatever the input level
+            first = self.net[0].weight
+            first -= first.mean(dim=(1, 2, 3), keepdim=True)
+
+    def predict(self, optical, sar):
+        torch = self.torch
+        with torch.no_grad():
+            x = torch.from_numpy(np.concatenate([optical, sar], 1))
+            logits = self.net(x)
+            return {"probabilities": logits.softmax(1).numpy(), "cloudfree": optical,
+                    "reliability": 1 / (1 + np.exp(-sar))}
+
+
+@pytest.fixture
+def local_net(monkeypatch):
+    import model.runtime
+    from model.weights import read_metadata
+
+    def load(path, device="auto", batch_size=4, log=print):
+        return LocalNet(read_metadata(path))
+    monkeypatch.setattr(model.runtime, "load_predictor", load)
+
+
+def _p1(conf_path, lc_path):
+    conf, lc = gdal.Open(str(conf_path)).ReadAsArray(), gdal.Open(str(lc_path)).ReadAsArray()
+    return np.where(lc == 1, conf, 1 - conf), lc
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample"
+
+
+def test_tiled_inference_matches_one_pass_and_has_no_seams(tiny_weights, local_net, tmp_path):
+    optical, sar = SAMPLE / "optical.tif", SAMPLE / "sar.tif"
+    extent = (600500.0, 5100000.0 - 500 - 2000, 600500.0 + 2000, 5100000.0 - 500)  # 200 x 200 pixels
+    kw = dict(extent=extent, batch_size=3)
+    segment(optical, sar, tiny_weights, tmp_path / "one.tif", tile_size=200, overlap=0,
+            confidence_path=tmp_path / "one_c.tif", **kw)
+    segment(optical, sar, tiny_weights, tmp_path / "tiled.tif", tile_size=64, overlap=16,
+            confidence_path=tmp_path / "tiled_c.tif", **kw)
+    p_one, c_one = _p1(tmp_path / "one_c.tif", tmp_path / "one.tif")
+    p_tiled, c_tiled = _p1(tmp_path / "tiled_c.tif", tmp_path / "tiled.tif")
+    assert c_one.shape == (200, 200) and 0.1 < (c_one == 1).mean() < 0.9  # the map is not constant
+    inner = (slice(8, -8), slice(8, -8))
+    assert (c_one[inner] == c_tiled[inner]).mean() > 0.995
+    assert np.abs(p_one - p_tiled)[inner].max() < 0.05
+    # no seam: the change across tile edges (columns/rows 48, 64, 96, ... of tiles at 0, 48, 96, 136) is no larger
+    # than the change across any other column of the same map
+    step = np.abs(np.diff(p_tiled, axis=1)).mean(axis=0)
+    edges = [47, 63, 95, 111, 135, 143]
+    assert step[edges].max() <= 1.5 * np.median(step)
+    step = np.abs(np.diff(p_tiled, axis=0)).mean(axis=1)
+    assert step[edges].max() <= 1.5 * np.median(step)
+
+
+def test_edc_tiles_blend_without_seams(tiny_weights, tmp_path):
+    optical, sar = SAMPLE / "optical.tif", SAMPLE / "sar.tif"
+    extent = (600500.0, 5100000.0 - 500 - 2560, 600500.0 + 2560, 5100000.0 - 500)  # 256 x 256 pixels
+    segment(optical, sar, tiny_weights, tmp_path / "t.tif", tile_size=96, overlap=32,
+            confidence_path=tmp_path / "t_c.tif", extent=extent)
+    p, _ = _p1(tmp_path / "t_c.tif", tmp_path / "t.tif")
+    step = np.abs(np.diff(p, axis=1)).mean(axis=0)
+    edges = [s + d - 1 for s in (64, 128, 160) for d in (0, 96) if 0 < s + d < 256]
+    assert step[edges].max() <= 2 * np.median(step)
+
+
+def test_sample_scene_sar_in_another_crs(tiny_weights, tmp_path):
+    result = segment(SAMPLE / "optical.tif", SAMPLE / "sar.tif", tiny_weights, tmp_path / "lc.tif", tile_size=256,
+                     overlap=32)
+    truth = gdal.Open(str(SAMPLE / "truth.tif"))
+    out = gdal.Open(str(tmp_path / "lc.tif"))
+    assert out.GetGeoTransform() == truth.GetGeoTransform() and (result.width, result.height) == (512, 512)
+    assert out.GetSpatialRef().IsSame(truth.GetSpatialRef())
+    assert ((out.ReadAsArray() == 255) == (truth.ReadAsArray() == 255)).all()
+    assert out.GetRasterBand(1).GetOverviewCount() >= 2
+    assert sum(s["area"] for s in result.class_stats) == pytest.approx((truth.ReadAsArray() != 255).sum() * 100)
+
+
+def test_extent_crops_the_output(tiny_weights, make_pair, tmp_path):
+    optical, sar = make_pair(96, 128)
+    result = segment(optical, sar, tiny_weights, tmp_path / "lc.tif", extent=(500105.0, 4599405.0, 500502.0, 4599800.0),
+                     tile_size=64, overlap=8)
+    ds = gdal.Open(str(tmp_path / "lc.tif"))
+    assert ds.GetGeoTransform() == (500100.0, 10.0, 0.0, 4599800.0, 0.0, -10.0)
+    assert (ds.RasterXSize, ds.RasterYSize) == (41, 40) == (result.width, result.height)
+
+
+def test_nan_and_inf_in_sar_become_nodata(tiny_weights, make_pair, tmp_path):
+    optical, sar = make_pair(40, 40, corner=0, sar_pixel=10.0)
+    ds = gdal.Open(str(sar), gdal.GA_Update)
+    array = ds.ReadAsArray()
+    array[10, 10], array[20, 30] = np.nan, np.inf
+    ds.GetRasterBand(1).WriteArray(array)
+    ds = None
+    segment(optical, sar, tiny_weights, tmp_path / "lc.tif", tile_size=32, overlap=8)
+    lc = gdal.Open(str(tmp_path / "lc.tif")).ReadAsArray()
+    # the SAR grid is shifted by half a pixel: optical pixel j interpolates SAR pixels j and j + 1
+    expected = np.zeros((40, 40), bool)
+    expected[9:11, 9:11] = expected[19:21, 29:31] = True
+    assert ((lc == 255) == expected).all()
+
+
+def test_raster_smaller_than_one_tile_and_geographic_optical(tiny_weights, raster_writer, tmp_path):
+    rng = np.random.default_rng(0)
+    optical = raster_writer(tmp_path / "o.tif", rng.integers(1, 255, (3, 20, 30)).astype(np.uint8),
+                            (15.0, 0.0001, 0.0, 46.0, 0.0, -0.0001), epsg=4326, nodata=0)
+    sar = raster_writer(tmp_path / "s.tif", rng.normal(-10, 2, (1, 30, 30)).astype(np.float32),
+                        (499900.0, 20.0, 0.0, 5094100.0, 0.0, -20.0), epsg=32633)
+    result = segment(optical, sar, tiny_weights, tmp_path / "lc.tif")  # tile 256 from the weights
+    assert (result.width, result.height) == (30, 20)
+    assert sum(s["pixels"] for s in result.class_stats) == 600
+    assert sum(s["area"] for s in result.class_stats) == pytest.approx(600 * 1e-8)
+
+
+def test_onnx_weights_run_the_pipeline(tiny_weights, make_pair, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from model.weights import export_onnx, load_weights
+    onnx_path = export_onnx(*load_weights(tiny_weights), tmp_path / "tiny.onnx")
+    optical, sar = make_pair(64, 80)
+    a = segment(optical, sar, onnx_path, tmp_path / "a.tif", tile_size=64, overlap=16,
+                confidence_path=tmp_path / "ac.tif")
+    segment(optical, sar, tiny_weights, tmp_path / "b.tif", tile_size=64, overlap=16,
+            confidence_path=tmp_path / "bc.tif")
+    assert a.device.startswith("ONNX Runtime")
+    ca, cb = (gdal.Open(str(tmp_path / n)).ReadAsArray() for n in ("ac.tif", "bc.tif"))
+    np.testing.assert_allclose(ca, cb, atol=1e-4)
+
+
+def test_cancel_leaves_no_file_and_keeps_the_previous_output(tiny_weights, make_pair, tmp_path):
+    optical, sar = make_pair(128, 128)
+    out = tmp_path / "lc.tif"
+    out.write_bytes(b"previous result")
+    calls = []
+    with pytest.raises(EDCCancelled):
+        segment(optical, sar, tiny_weights, out, tile_size=32, overlap=8, batch_size=1,
+                confidence_path=tmp_path / "c.tif", is_cancelled=lambda: calls.append(1) or len(calls) > 5)
+    assert out.read_bytes() == b"previous result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["lc.tif", optical.name, sar.name])
+
+
+def test_disk_full_while_writing_leaves_nothing(tiny_weights, make_pair, tmp_path, monkeypatch):
+    import model.pipeline
+    optical, sar = make_pair(96, 96)
+    original = model.pipeline._Output.write
+
+    def failing(self, y, array):
+        if y > 0:
+            raise RuntimeError("TIFFAppendToStrip:Write error at scanline 64: No space left on device")
+        return original(self, y, array)
+    monkeypatch.setattr(model.pipeline._Output, "write", failing)
+    with pytest.raises(EDCInputError, match="No space left on device.*free space"):
+        segment(optical, sar, tiny_weights, tmp_path / "lc.tif", tile_size=32, overlap=8,
+                reliability_path=tmp_path / "r.tif")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([optical.name, sar.name])
+
+
+def _all_nodata(path, value):
+    ds = gdal.Open(str(path), gdal.GA_Update)
+    for b in range(ds.RasterCount):
+        ds.GetRasterBand(b + 1).Fill(value)
+    ds = None
+
+
+@pytest.mark.parametrize("case, match", [
+    ("folder", "folder of the land cover output .* does not exist"),
+    ("tile", "Tile size 16 is out of range"),
+    ("overlap", "Tile overlap 40 is out of range"),
+    ("batch", "Batch size 0 is out of range"),
+    ("band", "Optical band 5 does not exist"),
+    ("sar_bands", "SAR raster has 1 band but the weights need 2"),
+    ("optical_nodata", "optical raster has no valid pixel"),
+    ("sar_nan", "SAR raster has no valid pixel"),
+    ("no_overlap", "optical and SAR rasters do not overlap"),
+    ("extent_outside", "extent does not overlap the optical raster"),
+    ("zero_extent", "zero or negative size"),
+    ("same_output", "same file name"),
+    ("weights", "does not exist"),
+])
+def test_bad_input_is_a_clear_error_and_leaves_nothing(case, match, tiny_weights, weights_factory, make_pair,
+                                                       tmp_path):
+    optical, sar = make_pair(64, 64)
+    weights, out = tiny_weights, tmp_path / "lc.tif"
+    kw = {}
+    if case == "folder":
+        out = tmp_path / "missing" / "lc.tif"
+    elif case == "tile":
+        kw["tile_size"] = 16
+    elif case == "overlap":
+        kw.update(tile_size=64, overlap=40)
+    elif case == "batch":
+        kw["batch_size"] = 0
+    elif case == "band":
+        kw["optical_bands"] = [1, 2, 5]
+    elif case == "sar_bands":
+        weights = weights_factory(3, 2)
+    elif case == "optical_nodata":
+        _all_nodata(optical, 0)
+    elif case == "sar_nan":
+        _all_nodata(sar, np.nan)
+    elif case == "no_overlap":
+        ds = gdal.Open(str(sar), gdal.GA_Update)
+        ds.SetGeoTransform((400000.0, 20.0, 0.0, 4000000.0, 0.0, -20.0))
+        ds = None
+    elif case == "extent_outside":
+        kw["extent"] = (400000.0, 4000000.0, 400100.0, 4000100.0)
+    elif case == "zero_extent":
+        kw["extent"] = (500100.0, 4599500.0, 500100.0, 4599600.0)
+    elif case == "same_output":
+        kw["confidence_path"] = out
+    elif case == "weights":
+        weights = tmp_path / "nope.pt"
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(EDCError, match=match):
+        segment(optical, sar, weights, out, **kw)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
