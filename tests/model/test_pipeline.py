@@ -1,9 +1,12 @@
 """segment(): output grid, nodata, styling metadata, optional outputs, statistics, cancel and errors."""
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from osgeo import gdal
 
 from model.errors import EDCCancelled, EDCError, EDCInputError
@@ -282,3 +285,108 @@ def test_bad_input_is_a_clear_error_and_leaves_nothing(case, match, tiny_weights
     with pytest.raises(EDCError, match=match):
         segment(optical, sar, weights, out, **kw)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+class ThresholdNet:
+    """Stand-in predictor without torch: class 1 where the first optical band exceeds the first SAR band."""
+
+    device = "threshold test network"
+
+    def __init__(self, metadata):
+        self.metadata = metadata
+
+    def predict(self, optical, sar):
+        one = (optical[:, :1] > sar[:, :1]).astype(np.float32)
+        return {"probabilities": np.concatenate([1 - one, one], 1), "cloudfree": optical,
+                "reliability": np.ones_like(one)}
+
+
+DTYPES = {"uint8": gdal.GDT_Byte, "int16": gdal.GDT_Int16, "uint16": gdal.GDT_UInt16, "int32": gdal.GDT_Int32,
+          "float32": gdal.GDT_Float32, "float64": gdal.GDT_Float64}
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rows=st.integers(1, 70), cols=st.integers(1, 70), tile=st.integers(32, 48), dtype=st.sampled_from(list(DTYPES)),
+       nodata_pick=st.sampled_from(["min", "max", "zero"]), hole_rate=st.sampled_from([0.0, 0.1, 0.5]),
+       overlap_frac=st.floats(0, 0.5), seed=st.integers(0, 1000))
+def test_property_nodata_exactly_where_an_input_is_nodata(tiny_weights, raster_writer, monkeypatch, rows, cols, tile,
+                                                          dtype, nodata_pick, hole_rate, overlap_frac, seed):
+    import model.runtime
+    from model.weights import read_metadata
+    monkeypatch.setattr(model.runtime, "load_predictor", lambda path, **kw: ThresholdNet(read_metadata(path)))
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(dtype) if dtype.startswith(("u", "i")) else np.finfo(np.float32)
+    nodata = {"min": info.min, "max": info.max, "zero": 0}[nodata_pick]
+    optical = rng.integers(max(int(info.min), -500) + 1, min(int(info.max), 500) - 1, (3, rows, cols),
+                           endpoint=True).astype(dtype)
+    optical[rng.random((3, rows, cols)) < hole_rate / 3] = nodata
+    sar = rng.normal(0, 100, (1, rows, cols)).astype(np.float32)
+    bad_sar = rng.random((rows, cols)) < hole_rate / 3
+    sar[0][bad_sar] = rng.choice([-9999.0, np.nan, np.inf], size=bad_sar.sum())
+    invalid = (optical == nodata).any(axis=0) | bad_sar
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        opt_path = raster_writer(folder / "o.tif", optical, nodata=float(nodata), dtype=DTYPES[dtype])
+        sar_path = raster_writer(folder / "s.tif", sar, nodata=-9999.0)
+        try:
+            result = segment(opt_path, sar_path, tiny_weights, folder / "lc.tif", tile_size=tile,
+                             overlap=int(tile * overlap_frac), batch_size=2)
+        except EDCInputError as exc:
+            assert invalid.all() and "no valid pixel" in str(exc)
+            return
+        lc = gdal.Open(str(folder / "lc.tif")).ReadAsArray().reshape(rows, cols)
+        assert ((lc == 255) == invalid).all()
+        assert set(np.unique(lc[~invalid])) <= {0, 1}
+        assert sum(s["pixels"] for s in result.class_stats) == (~invalid).sum()
+        assert not [p.name for p in folder.iterdir() if ".part" in p.name]
+
+
+REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+def _real(folder):
+    path = REAL / folder
+    if not path.is_dir():
+        pytest.skip(f"real data {path} is absent (it lives outside the repository)")
+    return path
+
+
+def test_real_m3m_cr_output_on_the_3m_optical_grid(weights_factory, tmp_path):
+    root = _real("m3m_cr") / "test"
+    optical = next(root.glob("planet_cloudy_*/*/*.tif"))
+    sar = next(root.glob("S1_*/*/*.tif"))
+    result = segment(optical, sar, weights_factory(4, 2), tmp_path / "lc.tif", tile_size=128, overlap=16)
+    src, out, s1 = gdal.Open(str(optical)), gdal.Open(str(tmp_path / "lc.tif")), gdal.Open(str(sar))
+    ogt, gt = src.GetGeoTransform(), out.GetGeoTransform()
+    assert gt[1] == ogt[1] == 3.0 and gt[5] == ogt[5]
+    col0, row0 = (gt[0] - ogt[0]) / 3.0, (ogt[3] - gt[3]) / 3.0
+    assert col0 == int(col0) and row0 == int(row0)  # on the optical grid, not the 10 m SAR grid
+    assert out.GetSpatialRef().IsSame(src.GetSpatialRef())
+    lc = out.ReadAsArray()
+    opt = src.ReadAsArray(int(col0), int(row0), out.RasterXSize, out.RasterYSize)
+    # expected nodata: optical nodata (0) in a band, or pixel centre outside the SAR footprint (origins differ by 2 m)
+    sgt = s1.GetGeoTransform()
+    xc = gt[0] + (np.arange(out.RasterXSize) + 0.5) * 3.0
+    yc = gt[3] - (np.arange(out.RasterYSize) + 0.5) * 3.0
+    inside = ((xc > sgt[0]) & (xc < sgt[0] + 10 * s1.RasterXSize))[None, :] & \
+        ((yc < sgt[3]) & (yc > sgt[3] - 10 * s1.RasterYSize))[:, None]
+    expected = (opt == 0).any(axis=0) | ~inside
+    assert ((lc == 255) == expected).all()
+    assert result.class_stats[0]["area"] == result.class_stats[0]["pixels"] * 9.0
+
+
+def test_real_sen12ms_cr_13_band_optical(weights_factory, tmp_path):
+    root = _real("sen12ms_cr")
+    name = sorted(p.name for p in (root / "s2_cloudy").glob("*.tif"))[0]
+    optical, sar = root / "s2_cloudy" / name, root / "s1" / name
+    result = segment(optical, sar, weights_factory(13, 2), tmp_path / "lc.tif", tile_size=128, overlap=32,
+                     cloudfree_path=tmp_path / "cf.tif")
+    src, out = gdal.Open(str(optical)), gdal.Open(str(tmp_path / "lc.tif"))
+    assert out.GetGeoTransform() == pytest.approx(src.GetGeoTransform()) and (result.width, result.height) == (256, 256)
+    s1 = gdal.Open(str(sar)).ReadAsArray()
+    assert ((out.ReadAsArray() == 255) == ~np.isfinite(s1).all(axis=0)).all()
+    cloudfree = gdal.Open(str(tmp_path / "cf.tif"))
+    assert cloudfree.RasterCount == 13
+    # de-normalised back to the optical units (Sentinel-2 reflectance x 10000), not the 0..1 model space
+    assert np.median(cloudfree.GetRasterBand(2).ReadAsArray()) > 50
