@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "resources" / "sample"
 DEFAULT_WEIGHTS = ROOT / "resources" / "edc_default.pt"
 gdal.UseExceptions()
+sys.path.insert(0, str(ROOT))  # the QGIS-free core, as package `model`
 
 
 def ensure_sample():
@@ -33,7 +34,9 @@ def truth_classes():
     """(name, colour) pairs from the sample truth raster, so untrained weights share its class table."""
     truth = SAMPLE / "truth.tif"
     if truth.is_file():
-        band = gdal.Open(str(truth)).GetRasterBand(1)
+        dataset = gdal.Open(str(truth))  # keep it referenced while its band is used
+        band = dataset.GetRasterBand(1)
+        band.GetMetadata()  # GDAL 3.6 GTiff reads the .aux.xml (category names) lazily
         names, table = band.GetCategoryNames() or [], band.GetColorTable()
         classes = [(n, "#%02x%02x%02x" % table.GetColorEntry(i)[:3] if table else "#808080")
                    for i, n in enumerate(names) if n and i != 255]
@@ -65,7 +68,9 @@ def untrained_weights(build):
 def agreement(output, truth):
     """Pixel accuracy and water IoU of ``output`` against ``truth`` over pixels valid in both."""
     pred = gdal.Open(str(output)).ReadAsArray()
-    ref_band = gdal.Open(str(truth)).GetRasterBand(1)
+    ref_dataset = gdal.Open(str(truth))
+    ref_band = ref_dataset.GetRasterBand(1)
+    ref_band.GetMetadata()
     ref = ref_band.ReadAsArray()
     if pred.shape != ref.shape:
         return None
@@ -116,9 +121,14 @@ def main():
     print(f"Styled output: {results['OUTPUT']} (+ {Path(results['OUTPUT']).with_suffix('.qml').name}, colour table "
           "and class names inside the GeoTIFF; open it in QGIS)")
     print(f"Confidence:    {results.get('CONFIDENCE')}")
-    print("Per-class areas (map units of the optical raster):")
+    output_ds = gdal.Open(results["OUTPUT"])
+    srs = output_ds.GetSpatialRef()
+    metres = srs is not None and srs.IsProjected() and srs.GetLinearUnits() == 1.0
+    output_ds = None
+    print("Per-class areas" + (":" if metres else " (in squared map units of the optical CRS):"))
     for stats in json.loads(results["CLASS_STATS"]):
-        print(f"  {stats['value']:>3} {stats['name']:<20} {stats['pixels']:>10} px {stats['area']:>14.1f}")
+        area = f"{stats['area'] / 1e4:>12.2f} ha" if metres else f"{stats['area']:>14.1f}"
+        print(f"  {stats['value']:>3} {stats['name']:<20} {stats['pixels']:>10} px {area}")
     truth = SAMPLE / "truth.tif"
     if truth.is_file():
         scores = agreement(results["OUTPUT"], truth)

@@ -7,12 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
 
 REPO = Path(__file__).resolve().parents[2]
-CLASSES = [("bare soil", "#d8b365"), ("vegetation", "#33a02c"), ("water", "#1f78b4")]
-OPTICAL_SHAPE = (100, 120)  # rows, cols at 10 m
-gdal.UseExceptions()
+CLASSES = (("bare soil", "#d8b365"), ("vegetation", "#33a02c"), ("water", "#1f78b4"))
 _KEEP = []
 
 
@@ -47,60 +44,38 @@ def provider(edc, qgis_processing):
     return registry.providerById("edc")
 
 
-def write_weights(path, n_optical=4, n_sar=2, tile_size=64, overlap=8):
-    """A tiny randomly initialised EDC (fixed seed) saved in the weights format."""
-    import torch
-
-    from model.metadata import make_metadata
-    from model.network import build_model, preset_config
-    from model.weights import save_weights
-
-    torch.manual_seed(0)
-    config = preset_config("tiny", n_optical, n_sar, len(CLASSES))
-    meta = make_metadata("edc", config, CLASSES, ["blue", "green", "red", "nir"][:n_optical],
-                         ["vv", "vh"][:n_sar], tile_size=tile_size, overlap=overlap, trained=False)
-    return save_weights(build_model("edc", config), meta, path)
+@pytest.fixture(scope="session")
+def edc_weights(weights_factory):
+    """Tiny random EDC weights (tests/conftest.py) for the 4-band optical + 2-band SAR scene, three classes."""
+    return weights_factory(4, 2, classes=CLASSES, tile_size=64, overlap=8)
 
 
 @pytest.fixture(scope="session")
-def edc_weights(tmp_path_factory):
-    return write_weights(tmp_path_factory.mktemp("weights") / "tiny_edc.pt")
+def edc_classes(edc_weights):
+    """[(name, '#rrggbb')] of ``edc_weights``, read back from the file."""
+    from model.weights import read_metadata
 
-
-def _write(path, array, origin, pixel, nodata, dtype):
-    driver = gdal.GetDriverByName("GTiff")
-    bands, rows, cols = array.shape
-    ds = driver.Create(str(path), cols, rows, bands, dtype)
-    ds.SetGeoTransform((origin[0], pixel, 0, origin[1], 0, -pixel))
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(32631)
-    ds.SetProjection(srs.ExportToWkt())
-    for i in range(bands):
-        band = ds.GetRasterBand(i + 1)
-        band.SetNoDataValue(nodata)
-        band.WriteArray(array[i])
-    ds = None
-    return path
+    return [(c["name"], c["color"]) for c in read_metadata(edc_weights)["classes"]]
 
 
 @pytest.fixture(scope="session")
-def scene(tmp_path_factory):
+def scene(tmp_path_factory, raster_writer):
     """optical.tif: 4 x 100 x 120 UInt16 at 10 m, nodata 0 in the top-left 10 x 10 corner; sar.tif: 2 bands
     Float32 at 20 m whose origin is shifted by 35 m / -25 m and which covers the whole optical footprint."""
     folder = tmp_path_factory.mktemp("scene")
     rng = np.random.default_rng(1)
-    rows, cols = OPTICAL_SHAPE
+    rows, cols = 100, 120
     yy, xx = np.mgrid[0:rows, 0:cols]
     water = (xx + 0.5 * yy) < 50
     optical = rng.integers(200, 3000, size=(4, rows, cols)).astype(np.uint16)
     optical[3][water] = 150
     optical[:, :10, :10] = 0
     sar = rng.normal(-12, 2, size=(2, rows // 2 + 4, cols // 2 + 4)).astype(np.float32)
-    origin = (500000.0, 4600000.0)
+    x0, y0 = 500000.0, 4600000.0
     return {
-        "optical": _write(folder / "optical.tif", optical, origin, 10.0, 0, gdal.GDT_UInt16),
-        "sar": _write(folder / "sar.tif", sar, (origin[0] - 35, origin[1] + 25), 20.0, -9999, gdal.GDT_Float32),
-        "nodata_corner": (slice(0, 10), slice(0, 10)),
+        "optical": raster_writer(folder / "optical.tif", optical, (x0, 10.0, 0, y0, 0, -10.0), 32631, nodata=0),
+        "sar": raster_writer(folder / "sar.tif", sar, (x0 - 35, 20.0, 0, y0 + 25, 0, -20.0), 32631, nodata=-9999),
+        "shape": (rows, cols), "pixel_area": 100.0, "nodata_corner": (slice(0, 10), slice(0, 10)),
     }
 
 

@@ -13,8 +13,6 @@ from qgis.core import (QgsApplication, QgsPalettedRasterRenderer, QgsProcessingA
                        QgsProcessingOutputLayerDefinition, QgsProject)
 from qgis.PyQt.QtCore import QCoreApplication
 
-from conftest import CLASSES, OPTICAL_SHAPE
-
 DATA = Path(__file__).parent / "data"
 
 
@@ -33,7 +31,7 @@ def params(scene, weights, output, **extra):
             "DEVICE": 1, "OUTPUT": str(output), **extra}
 
 
-def assert_styled_land_cover(path, reference):
+def assert_styled_land_cover(path, reference, classes):
     """``path`` is on ``reference``'s grid and carries the class table of the test weights."""
     out, ref = gdal.Open(str(path)), gdal.Open(str(reference))
     assert (out.RasterXSize, out.RasterYSize) == (ref.RasterXSize, ref.RasterYSize)
@@ -42,28 +40,28 @@ def assert_styled_land_cover(path, reference):
     band = out.GetRasterBand(1)
     band.GetMetadata()  # makes GDAL 3.6's GTiff driver load the .aux.xml before GetCategoryNames
     assert band.DataType == gdal.GDT_Byte and band.GetNoDataValue() == 255
-    assert band.GetCategoryNames()[:len(CLASSES)] == [name for name, _ in CLASSES]
+    assert band.GetCategoryNames()[:len(classes)] == [name for name, _ in classes]
     table = band.GetColorTable()
-    for value, (_, colour) in enumerate(CLASSES):
+    for value, (_, colour) in enumerate(classes):
         assert "#%02x%02x%02x" % table.GetColorEntry(value)[:3] == colour
     return band.ReadAsArray()
 
 
-def test_processing_run_styled_output_on_optical_grid(provider, scene, edc_weights, tmp_path):
+def test_processing_run_styled_output_on_optical_grid(provider, scene, edc_weights, edc_classes, tmp_path):
     import processing
 
     feedback = LogFeedback()
     result = processing.run("edc:segment", params(scene, edc_weights, tmp_path / "lc.tif",
                                                   CONFIDENCE=str(tmp_path / "conf.tif")), feedback=feedback)
-    values = assert_styled_land_cover(result["OUTPUT"], scene["optical"])
-    assert values.shape == OPTICAL_SHAPE
+    values = assert_styled_land_cover(result["OUTPUT"], scene["optical"], edc_classes)
+    assert values.shape == scene["shape"]
     assert (values[scene["nodata_corner"]] == 255).all()
-    assert set(np.unique(values[20:, 20:])) <= set(range(len(CLASSES)))
+    assert set(np.unique(values[20:, 20:])) <= set(range(len(edc_classes)))
     stats = json.loads(result["CLASS_STATS"])
-    assert [s["name"] for s in stats] == [name for name, _ in CLASSES]
+    assert [s["name"] for s in stats] == [name for name, _ in edc_classes]
     for s in stats:
         assert s["pixels"] == int((values == s["value"]).sum())
-        assert s["area"] == pytest.approx(s["pixels"] * 100.0)  # 10 m pixels
+        assert s["area"] == pytest.approx(s["pixels"] * scene["pixel_area"])
     assert result["VALID_PIXELS"] == int((values != 255).sum())
     assert result["DEVICE_USED"] and "CPU" in result["DEVICE_USED"].upper()
     assert Path(result["CONFIDENCE"]).is_file() and "CLOUDFREE" not in result
@@ -75,12 +73,12 @@ def test_processing_run_styled_output_on_optical_grid(provider, scene, edc_weigh
         assert f"{s['name']}: {s['pixels']} pixels" in log
 
 
-def test_qgis_process_json(qgis_process, scene, edc_weights, tmp_path):
+def test_qgis_process_json(qgis_process, scene, edc_weights, edc_classes, tmp_path):
     argv, env = qgis_process
     output = tmp_path / "land_cover.tif"
     run = subprocess.run(argv + ["--json", "run", "edc:segment", "--", f"OPTICAL={scene['optical']}",
                                  f"SAR={scene['sar']}", f"WEIGHTS={edc_weights}", "DEVICE=1", f"OUTPUT={output}",
-                                 f"RELIABILITY={tmp_path / 'rel.tif'}"],
+                                 f"RELIABILITY={tmp_path / 'rel.tif'}", "TILE_SIZE=48", "OVERLAP=6", "BATCH_SIZE=3"],
                          env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     answer = json.loads(run.stdout)
@@ -88,10 +86,14 @@ def test_qgis_process_json(qgis_process, scene, edc_weights, tmp_path):
     results = answer["results"]
     assert Path(results["OUTPUT"]) == output and Path(results["RELIABILITY"]).is_file()
     assert {"CLASS_STATS", "VALID_PIXELS", "VALID_AREA", "DEVICE_USED"} <= set(results)
-    assert_styled_land_cover(output, scene["optical"])
+    info, warnings = answer["log"]["info"], answer["log"].get("warning", [])
+    assert any("48" in line and "6 px overlap" in line and "batches of 3" in line for line in info), info
+    assert f"Device used: {results['DEVICE_USED']}" in info
+    assert any("UNTRAINED" in line for line in warnings)  # the test weights are random
+    assert_styled_land_cover(output, scene["optical"], edc_classes)
 
 
-def test_graphical_model_chains_segment_with_native_reclassify(provider, scene, edc_weights, tmp_path):
+def test_graphical_model_chains_segment_with_native_reclassify(provider, scene, edc_weights, edc_classes, tmp_path):
     import processing
 
     model = QgsProcessingModelAlgorithm()
@@ -100,13 +102,13 @@ def test_graphical_model_chains_segment_with_native_reclassify(provider, scene, 
                                     "weights": str(edc_weights),
                                     "segment:land_cover": str(tmp_path / "lc.tif"),
                                     "water:water_mask": str(tmp_path / "water.tif")})
-    land_cover = assert_styled_land_cover(result["segment:land_cover"], scene["optical"])
+    land_cover = assert_styled_land_cover(result["segment:land_cover"], scene["optical"], edc_classes)
     water = gdal.Open(result["water:water_mask"]).ReadAsArray()
     valid = land_cover != 255
     assert np.array_equal(water[valid] == 1, land_cover[valid] == 2)
 
 
-def test_background_task_adds_styled_layer_to_project(provider, scene, edc_weights, tmp_path):
+def test_background_task_adds_styled_layer_to_project(provider, scene, edc_weights, edc_classes, tmp_path):
     """As the Toolbox dialog does: a QgsProcessingAlgRunnerTask, then Processing's result handling."""
     from processing.gui.Postprocessing import handleAlgorithmResults
 
@@ -135,7 +137,7 @@ def test_background_task_adds_styled_layer_to_project(provider, scene, edc_weigh
     renderer = layers[0].renderer()
     assert isinstance(renderer, QgsPalettedRasterRenderer)
     assert [(c.value, c.label, c.color.name()) for c in renderer.classes()] == \
-        [(i, name, colour) for i, (name, colour) in enumerate(CLASSES)]
+        [(i, name, colour) for i, (name, colour) in enumerate(edc_classes)]
     project.removeAllMapLayers()
 
 
