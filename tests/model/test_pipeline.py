@@ -390,3 +390,24 @@ def test_real_sen12ms_cr_13_band_optical(weights_factory, tmp_path):
     assert cloudfree.RasterCount == 13
     # de-normalised back to the optical units (Sentinel-2 reflectance x 10000), not the 0..1 model space
     assert np.median(cloudfree.GetRasterBand(2).ReadAsArray()) > 50
+
+
+def test_memory_does_not_grow_with_scene_height(tiny_weights, raster_writer, monkeypatch, tmp_path):
+    import tracemalloc
+
+    import model.runtime
+    from model.weights import read_metadata
+    monkeypatch.setattr(model.runtime, "load_predictor", lambda path, **kw: ThresholdNet(read_metadata(path)))
+    peaks = []
+    for rows in (1500, 6000):
+        rng = np.random.default_rng(0)
+        optical = raster_writer(tmp_path / f"o{rows}.tif", rng.integers(1, 255, (3, rows, 96)).astype(np.uint8),
+                                nodata=0)
+        sar = raster_writer(tmp_path / f"s{rows}.tif", rng.normal(0, 1, (1, rows, 96)).astype(np.float32))
+        tracemalloc.start()
+        segment(optical, sar, tiny_weights, tmp_path / f"lc{rows}.tif", tile_size=64, overlap=16, batch_size=2,
+                confidence_path=tmp_path / f"c{rows}.tif")
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    # 4 x the rows, about the same peak; one float32 copy of the larger scene alone would be 6.9 MB
+    assert peaks[1] < 1.3 * peaks[0] and peaks[1] < 3e6, peaks
