@@ -187,3 +187,21 @@ def test_missing_bundled_weights_says_what_to_do(provider, scene, tmp_path, monk
     monkeypatch.setattr(module, "DEFAULT_WEIGHTS", str(tmp_path / "absent.pt"))
     message = _bad(provider, scene, "", tmp_path)
     assert "Weights file" in message
+
+
+class CancelAfterFirstBatch(QgsProcessingFeedback):
+    def setProgress(self, progress):  # noqa: N802 (QGIS API)
+        super().setProgress(progress)
+        if progress > 0:
+            self.cancel()
+
+
+def test_cancel_stops_and_leaves_no_file(provider, scene, edc_weights, tmp_path):
+    import processing
+
+    feedback = CancelAfterFirstBatch()
+    with pytest.raises(QgsProcessingException) as error:
+        processing.run("edc:segment", params(scene, edc_weights, tmp_path / "out.tif", TILE_SIZE=32, OVERLAP=4,
+                                             BATCH_SIZE=1), feedback=feedback)
+    assert feedback.isCanceled() and "cancel" in str(error.value).lower()
+    assert list(tmp_path.iterdir()) == []
