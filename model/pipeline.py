@@ -7,6 +7,7 @@ import os
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,7 +149,7 @@ class _Output:
     def finish(self):
         self.ds.FlushCache()
         self.ds.BuildOverviews(self.resampling, [f for f in (2, 4, 8, 16, 32)
-                                                 if min(self.ds.RasterXSize, self.ds.RasterYSize) // f >= 64] or [])
+                                                 if min(self.ds.RasterXSize, self.ds.RasterYSize) // f >= 16])
         self.ds.FlushCache()
         self.ds = None
 
@@ -195,6 +196,12 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
     opt_bands = select_bands(optical, optical_bands or meta["inputs"]["optical"]["default_bands"], names["optical"],
                              "optical")
     sar_bands = select_bands(sar, sar_bands or meta["inputs"]["sar"]["default_bands"], names["sar"], "SAR")
+    for ds, bands, stream, label in ((optical, opt_bands, "optical", "Optical"), (sar, sar_bands, "sar", "SAR")):
+        for b, name in zip(bands, names[stream]):
+            described = ds.GetRasterBand(b).GetDescription().strip()
+            if described and described.lower() != name.lower():
+                log(f"WARNING: {label} band {b} is described as '{described}' but the weights expect '{name}' there; "
+                    "check the band selection.")
     grid, offset = output_grid(optical, sar, extent)
 
     opt_small, opt_valid, sar_small, sar_valid = _stats_inputs(optical, opt_bands, offset, sar, sar_bands, grid)
@@ -224,8 +231,10 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
     sar_reader = BandReader(sar_vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1)
 
     def read_rows(y, h):
-        opt, ov = opt_reader.read(y, h, grid.width)
-        sr, sv = sar_reader.read(y, h, grid.width)
+        with _failure("Reading the optical raster", "check that the file is complete and readable"):
+            opt, ov = opt_reader.read(y, h, grid.width)
+        with _failure("Reading (reprojecting) the SAR raster", "check that the file is complete and readable"):
+            sr, sv = sar_reader.read(y, h, grid.width)
         valid = ov & sv
         opt = np.nan_to_num(normalization.normalize(opt, opt_stats), nan=0.0, posinf=0.0, neginf=0.0)
         sr = np.nan_to_num(normalization.normalize(sr, sar_stats), nan=0.0, posinf=0.0, neginf=0.0)
@@ -236,7 +245,9 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
     want_cloudfree, want_rel = cloudfree_path is not None, reliability_path is not None
 
     def predict(batch):
-        out = predictor.predict(*batch)
+        with _failure(f"The model ({predictor.device}) failed on a batch of tiles",
+                      "try a smaller tile size or batch size, or the CPU device", (RuntimeError, ValueError)):
+            out = predictor.predict(*batch)
         parts = [out["probabilities"]]
         if want_cloudfree:
             parts.append(out["cloudfree"])
@@ -263,6 +274,10 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
                 extra["cloud-free"].ds.GetRasterBand(b + 1).SetDescription(name)
 
         def write_rows(y, values, valid):
+            with _failure("Writing the output", WRITE_HINT):
+                _write_rows(y, values, valid)
+
+        def _write_rows(y, values, valid):
             probs = values[:n_classes]
             classes = np.where(valid, probs.argmax(0), NODATA_CLASS).astype(np.uint8)
             counts[:] += np.bincount(classes[valid], minlength=n_classes)[:n_classes]
@@ -284,18 +299,14 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
                   progress=lambda pct: report(min(95.0, 0.95 * pct)), is_cancelled=is_cancelled)
         if is_cancelled is not None and is_cancelled():
             raise EDCCancelled("Cancelled by the user; no output was written.")
-        for out in created:
-            out.finish()
-        for out in created:
-            out.commit()
-        created = []
-        write_qml(paths["land cover"].with_suffix(".qml"), meta)
+        with _failure("Writing the output", WRITE_HINT):
+            for out in created:
+                out.finish()
+            for out in created:
+                out.commit()
+            created = []
+            write_qml(paths["land cover"].with_suffix(".qml"), meta)
         report(100.0)
-    except EDCError:
-        raise
-    except RuntimeError as exc:  # GDAL write errors: disk full, permissions changed during the run
-        raise EDCInputError(f"Writing the output failed ({str(exc).strip()[:300]}); check that the output folder "
-                            "has free space and is writable, then run again.") from exc
     except MemoryError:
         raise EDCInputError("Not enough memory for this tile size and batch size; reduce the tile size or the batch "
                             "size.") from None
@@ -312,6 +323,21 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
         class_stats=class_stats, device=predictor.device, width=grid.width, height=grid.height,
         geotransform=tuple(grid.geotransform), crs_wkt=grid.wkt, trained=meta["trained"], tile_size=tile,
         overlap=ovl, batch_size=batch_size, seconds=time.time() - started)
+
+
+WRITE_HINT = "check that the output folder has free space and is writable, then run again"
+
+
+@contextmanager
+def _failure(what, hint, kinds=(RuntimeError, OSError)):
+    """Turn GDAL / OS / runtime errors into an EDCError that says what failed and what to do."""
+    try:
+        yield
+    except EDCError:
+        raise
+    except kinds as exc:
+        detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise EDCInputError(f"{what} failed ({detail}); {hint}.") from exc
 
 
 def _str(path):

@@ -40,7 +40,7 @@ def test_segment_writes_styled_land_cover_on_optical_grid(tiny_weights, make_pai
     assert band.DataType == gdal.GDT_Byte and band.GetNoDataValue() == 255
     assert band.GetCategoryNames()[:2] == ["background", "flood water"]
     assert band.GetColorTable().GetColorEntry(1)[:3] == (0x1f, 0x78, 0xb4)
-    assert band.GetOverviewCount() >= 0 and ds.GetMetadata("IMAGE_STRUCTURE")["COMPRESSION"] == "DEFLATE"
+    assert band.GetOverviewCount() >= 2 and ds.GetMetadata("IMAGE_STRUCTURE")["COMPRESSION"] == "DEFLATE"
     assert out.with_suffix(".qml").read_text().count("paletteEntry") == 2
     classes = band.ReadAsArray()
     assert (classes[:8, :8] == 255).all()  # optical nodata corner
@@ -411,3 +411,25 @@ def test_memory_does_not_grow_with_scene_height(tiny_weights, raster_writer, mon
         tracemalloc.stop()
     # 4 x the rows, about the same peak; one float32 copy of the larger scene alone would be 6.9 MB
     assert peaks[1] < 1.3 * peaks[0] and peaks[1] < 3e6, peaks
+
+
+def test_model_failure_is_reported_and_leaves_nothing(tiny_weights, make_pair, monkeypatch, tmp_path):
+    import model.runtime
+    from model.weights import read_metadata
+
+    class Broken(ThresholdNet):
+        def predict(self, optical, sar):
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+    monkeypatch.setattr(model.runtime, "load_predictor", lambda path, **kw: Broken(read_metadata(path)))
+    optical, sar = make_pair(64, 64)
+    with pytest.raises(EDCInputError, match="model .* failed on a batch of tiles .*illegal memory access"):
+        segment(optical, sar, tiny_weights, tmp_path / "lc.tif", tile_size=32, overlap=8)
+    assert not list(tmp_path.glob("lc*")) and not list(tmp_path.glob(".lc*"))
+
+
+def test_band_order_that_contradicts_band_names_is_warned(tiny_weights, tmp_path):
+    messages = []
+    segment(SAMPLE / "optical.tif", SAMPLE / "sar.tif", tiny_weights, tmp_path / "lc.tif", optical_bands=[3, 2, 1],
+            extent=(600000.0, 5099000.0, 601000.0, 5100000.0), log=messages.append)
+    warnings = [m for m in messages if m.startswith("WARNING")]
+    assert len(warnings) == 2 and "band 3 is described as 'B3' but the weights expect 'B11'" in warnings[0]
