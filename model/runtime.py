@@ -54,6 +54,7 @@ class Predictor:
     metadata = None
     device = ""
     on_gpu = False
+    max_batch = 0  # set after a GPU out-of-memory error
 
     def __init__(self, log=print):
         self.log = log or (lambda message: None)
@@ -61,23 +62,20 @@ class Predictor:
     def predict(self, optical, sar):
         optical = np.ascontiguousarray(optical, np.float32)
         sar = np.ascontiguousarray(sar, np.float32)
+        n, step = len(optical), self.max_batch
+        if step and n > step:  # a previous batch ran out of GPU memory: split
+            parts = [self.predict(optical[i:i + step], sar[i:i + step]) for i in range(0, n, step)]
+            return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         try:
             return self._run(optical, sar)
         except Exception as exc:  # noqa: BLE001 - runtimes raise assorted types for out-of-memory
             if not (self.on_gpu and is_out_of_memory(exc)):
                 raise
             self._release()
-        if len(optical) > 1:
-            half = len(optical) // 2
-            self.log(f"GPU out of memory with a batch of {len(optical)} tiles; retrying with {half}.")
-            try:
-                parts = [self.predict(optical[:half], sar[:half]), self.predict(optical[half:], sar[half:])]
-                return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-            except Exception as exc:  # noqa: BLE001
-                if not (self.on_gpu and is_out_of_memory(exc)):
-                    raise
-        if not self.on_gpu:  # a nested call already moved to the CPU
-            return self._run(optical, sar)
+        if n > 1:
+            self.max_batch = n // 2
+            self.log(f"GPU out of memory with a batch of {n} tiles; using batches of {self.max_batch}.")
+            return self.predict(optical, sar)
         self.log("WARNING: the GPU ran out of memory even with one tile per batch; continuing on the CPU (slower). "
                  "Use a smaller tile size to stay on the GPU.")
         self._to_cpu()

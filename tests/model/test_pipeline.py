@@ -1,5 +1,6 @@
 """segment(): output grid, nodata, styling metadata, optional outputs, statistics, cancel and errors."""
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -433,3 +434,16 @@ def test_band_order_that_contradicts_band_names_is_warned(tiny_weights, tmp_path
             extent=(600000.0, 5099000.0, 601000.0, 5100000.0), log=messages.append)
     warnings = [m for m in messages if m.startswith("WARNING")]
     assert len(warnings) == 2 and "band 3 is described as 'B3' but the weights expect 'B11'" in warnings[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can write to any folder")
+def test_unwritable_output_folder(tiny_weights, make_pair, tmp_path):
+    optical, sar = make_pair(32, 32)
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(EDCInputError, match="is not writable"):
+            segment(optical, sar, tiny_weights, folder / "lc.tif")
+    finally:
+        folder.chmod(0o755)

@@ -109,7 +109,11 @@ def test_out_of_memory_halves_the_batch_then_falls_back_to_cpu():
     out = gpu.predict(optical, sar)
     np.testing.assert_array_equal(out["cloudfree"], optical)  # order kept
     assert gpu.batches == [(1, True)] * 4 and gpu.on_gpu
-    assert any("retrying with 2" in w for w in gpu.warnings)
+    assert [w for w in gpu.warnings if "using batches of" in w] == [
+        "GPU out of memory with a batch of 4 tiles; using batches of 2.",
+        "GPU out of memory with a batch of 2 tiles; using batches of 1."]
+    gpu.predict(optical, sar)  # later batches are split at once, without new out-of-memory errors
+    assert len(gpu.warnings) == 2 and gpu.batches == [(1, True)] * 8
     gpu = FakeGPU(limit=0)
     out = gpu.predict(optical, sar)
     np.testing.assert_array_equal(out["cloudfree"], optical)
