@@ -30,7 +30,9 @@ def test_provider_registers_segment(provider):
         assert word in help_text, word
 
 
-def test_plugin_loads_and_unloads(edc, qgis_iface):
+def test_plugin_loads_and_unloads(edc, qgis_iface, monkeypatch):
+    import processing
+
     registry = QgsApplication.processingRegistry()
     provider = registry.providerById("edc")
     if provider is not None:  # another test may have registered one: the plugin must bring its own
@@ -42,6 +44,10 @@ def test_plugin_loads_and_unloads(edc, qgis_iface):
         assert registry.algorithmById("edc:segment") is not None
         assert plugin.action.icon() is not None and plugin.action in plugin.toolbar.actions()
         qgis_iface.addPluginToRasterMenu.assert_called_with("&EDC", plugin.action)
+        opened = []
+        monkeypatch.setattr(processing, "execAlgorithmDialog", lambda alg_id, params: opened.append(alg_id))
+        plugin.action.trigger()
+        assert opened == ["edc:segment"]
     finally:
         plugin.unload()
     assert registry.providerById("edc") is None

@@ -205,3 +205,39 @@ def test_cancel_stops_and_leaves_no_file(provider, scene, edc_weights, tmp_path)
                                              BATCH_SIZE=1), feedback=feedback)
     assert feedback.isCanceled() and "cancel" in str(error.value).lower()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_toolbox_dialog_runs_in_background_task_and_adds_styled_layer(provider, qgis_iface, monkeypatch, scene,
+                                                                     edc_weights, edc_classes, tmp_path):
+    """The real Processing dialog (what the toolbar button and the Raster menu open), filled in and run."""
+    import processing
+    from qgis.core import QgsRasterLayer
+    from qgis.gui import QgsBrowserGuiModel
+
+    browser = QgsBrowserGuiModel()
+    monkeypatch.setattr(qgis_iface, "browserModel", lambda: browser, raising=False)  # not in pytest-qgis's stub
+    project = QgsProject.instance()
+    project.removeAllMapLayers()
+    optical, sar = QgsRasterLayer(str(scene["optical"]), "optical"), QgsRasterLayer(str(scene["sar"]), "sar")
+    project.addMapLayers([optical, sar])
+    tasks = []
+    QgsApplication.taskManager().taskAdded.connect(tasks.append)
+    dialog = processing.createAlgorithmDialog("edc:segment", {})
+    output = tmp_path / "dialog.tif"
+    context = QgsProcessingContext()
+    for name, value in {"OPTICAL": optical.id(), "SAR": sar.id(), "WEIGHTS": str(edc_weights), "DEVICE": 1,
+                        "OUTPUT": str(output)}.items():
+        dialog.mainWidget().wrappers[name].setParameterValue(value, context)
+    dialog.runAlgorithm()
+    deadline = time.monotonic() + 300
+    layers = []
+    while not layers and time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+        layers = [layer for layer in project.mapLayers().values() if Path(layer.source()) == output]
+    dialog.close()
+    QgsApplication.taskManager().taskAdded.disconnect(tasks.append)
+    assert tasks, "the dialog did not run the algorithm as a background task"
+    assert len(layers) == 1 and isinstance(layers[0].renderer(), QgsPalettedRasterRenderer)
+    assert [c.label for c in layers[0].renderer().classes()] == [name for name, _ in edc_classes]
+    project.removeAllMapLayers()
