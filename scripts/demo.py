@@ -26,8 +26,10 @@ def ensure_sample():
         subprocess.run([sys.executable, "-m", "model.sample_scene"], cwd=ROOT, check=True)
 
 
-def band_count(path):
-    return gdal.Open(str(path)).RasterCount
+def band_names(path, prefix):
+    """Band descriptions of ``path`` (e.g. B11, B8, B3), so the untrained weights expect the sample's bands."""
+    dataset = gdal.Open(str(path))
+    return [dataset.GetRasterBand(i + 1).GetDescription() or f"{prefix}_{i + 1}" for i in range(dataset.RasterCount)]
 
 
 def truth_classes():
@@ -53,16 +55,13 @@ def untrained_weights(build):
     from model.network import build_model, preset_config
     from model.weights import save_weights
 
-    path = build / "edc_untrained.pt"
-    if path.is_file():
-        return path
-    torch.manual_seed(0)
-    n_opt, n_sar, classes = band_count(SAMPLE / "optical.tif"), band_count(SAMPLE / "sar.tif"), truth_classes()
-    config = preset_config("tiny", n_opt, n_sar, len(classes))
-    meta = make_metadata("edc", config, classes, [f"optical_{i + 1}" for i in range(n_opt)],
-                         [f"sar_{i + 1}" for i in range(n_sar)], tile_size=128, overlap=16, trained=False,
+    torch.manual_seed(0)  # rewritten on every run (cheap), so it always matches the current network code
+    optical, sar, classes = band_names(SAMPLE / "optical.tif", "optical"), band_names(SAMPLE / "sar.tif", "sar"), \
+        truth_classes()
+    config = preset_config("tiny", len(optical), len(sar), len(classes))
+    meta = make_metadata("edc", config, classes, optical, sar, tile_size=128, overlap=16, trained=False,
                          training={"note": "random initialisation for make demo; not trained"})
-    return save_weights(build_model("edc", config), meta, path)
+    return save_weights(build_model("edc", config), meta, build / "edc_untrained.pt")
 
 
 def agreement(output, truth):
@@ -110,7 +109,10 @@ def main():
     if run.returncode != 0:
         print(run.stdout[-4000:], run.stderr[-4000:], sep="\n")
         sys.exit(f"[demo] edc:segment failed (exit code {run.returncode})")
-    results = json.loads(run.stdout)["results"]
+    answer = json.loads(run.stdout)
+    results = answer["results"]
+    for warning in answer.get("log", {}).get("warning", []):
+        print(f"[edc:segment] warning: {warning}")
 
     print()
     if not trained:
