@@ -204,7 +204,8 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
                     "check the band selection.")
     grid, offset = output_grid(optical, sar, extent)
 
-    opt_small, opt_valid, sar_small, sar_valid = _stats_inputs(optical, opt_bands, offset, sar, sar_bands, grid)
+    with _failure("Reading the input rasters", "check that both files are complete and readable"):
+        opt_small, opt_valid, sar_small, sar_valid = _stats_inputs(optical, opt_bands, offset, sar, sar_bands, grid)
     if not opt_valid.any():
         raise EDCInputError("The optical raster has no valid pixel in the processed area (all nodata); choose another "
                             "optical raster, other bands or another extent.")
@@ -257,20 +258,21 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
 
     created = []
     counts = np.zeros(n_classes, np.int64)
+    extra = {}
     try:
-        land = _Output(gdal, paths["land cover"], grid, 1, gdal.GDT_Byte, NODATA_CLASS, "NEAREST")
-        created.append(land)
-        band = land.ds.GetRasterBand(1)
-        band.SetColorTable(_class_table(gdal, meta))
-        band.SetCategoryNames([c["name"] for c in meta["classes"]] + [""] * (NODATA_CLASS - n_classes) + ["nodata"])
-        band.SetDescription("land cover")
-        extra = {}
-        for key, bands in (("confidence", 1), ("cloud-free", n_opt), ("reliability", 1)):
-            if key in paths:
-                extra[key] = _Output(gdal, paths[key], grid, bands, gdal.GDT_Float32, NODATA_FLOAT, "AVERAGE")
-                created.append(extra[key])
-        if "cloud-free" in extra:
-            for b, name in enumerate(names["optical"]):
+        with _failure("Creating the output", WRITE_HINT):
+            land = _Output(gdal, paths["land cover"], grid, 1, gdal.GDT_Byte, NODATA_CLASS, "NEAREST")
+            created.append(land)
+            band = land.ds.GetRasterBand(1)
+            band.SetColorTable(_class_table(gdal, meta))
+            band.SetCategoryNames([c["name"] for c in meta["classes"]] + [""] * (NODATA_CLASS - n_classes) +
+                                  ["nodata"])
+            band.SetDescription("land cover")
+            for key, bands in (("confidence", 1), ("cloud-free", n_opt), ("reliability", 1)):
+                if key in paths:
+                    extra[key] = _Output(gdal, paths[key], grid, bands, gdal.GDT_Float32, NODATA_FLOAT, "AVERAGE")
+                    created.append(extra[key])
+            for b, name in enumerate(names["optical"] if "cloud-free" in extra else []):
                 extra["cloud-free"].ds.GetRasterBand(b + 1).SetDescription(name)
 
         def write_rows(y, values, valid):
