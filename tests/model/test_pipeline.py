@@ -447,3 +447,54 @@ def test_unwritable_output_folder(tiny_weights, make_pair, tmp_path, monkeypatch
     with pytest.raises(EDCInputError, match="folder of the land cover output .* is not writable"):
         segment(optical, sar, tiny_weights, folder / "lc.tif")
     assert list(folder.iterdir()) == []
+
+
+def test_real_ombria_png_pair_without_georeferencing(tiny_weights, tmp_path):
+    root = _real("ombria")
+    optical = next((root / "OmbriaS2" / "test" / "AFTER").glob("*.png"))
+    sar = root / "OmbriaS1" / "test" / "AFTER" / optical.name.replace("S2_", "S1_")
+    result = segment(optical, sar, tiny_weights, tmp_path / "lc.tif")  # the default weights' own domain
+    assert (result.width, result.height) == (256, 256)
+    assert sum(s["pixels"] for s in result.class_stats) == 256 * 256
+
+
+KILL_SCRIPT = """
+import sys, time
+import numpy as np
+import model.runtime
+from model.pipeline import segment
+from model.weights import read_metadata
+
+class Slow:
+    device = "slow"
+    def __init__(self, meta):
+        self.metadata = meta
+    def predict(self, optical, sar):
+        time.sleep(0.05)
+        return {"probabilities": np.ones((len(optical), 2) + optical.shape[2:], np.float32) / 2,
+                "cloudfree": optical, "reliability": optical[:, :1]}
+
+model.runtime.load_predictor = lambda path, **kw: Slow(read_metadata(path))
+segment(*sys.argv[1:5], tile_size=32, overlap=0, batch_size=1, confidence_path=sys.argv[5],
+        progress=lambda pct: print("progress", pct, flush=True))
+"""
+
+
+def test_killed_run_leaves_the_previous_file(tiny_weights, make_pair, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    optical, sar = make_pair(256, 256)
+    out, conf = tmp_path / "lc.tif", tmp_path / "conf.tif"
+    out.write_bytes(b"previous result")
+    repo = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(optical), str(sar), str(tiny_weights), str(out),
+                              str(conf)], cwd=repo, stdout=subprocess.PIPE, text=True)
+    for line in child.stdout:
+        if line.startswith("progress") and float(line.split()[1]) > 10:
+            child.send_signal(signal.SIGKILL)
+            break
+    child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    assert out.read_bytes() == b"previous result" and not conf.exists()
+    assert all(p.name.startswith(".") for p in tmp_path.iterdir() if p.name not in (out.name, optical.name, sar.name))
