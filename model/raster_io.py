@@ -23,19 +23,20 @@ def gdal_modules():
 
 
 def open_raster(path, label):
-    """Open ``path`` read-only; EDCInputError naming the ``label`` input when GDAL cannot read it."""
+    """Open ``path`` (a file or any GDAL dataset name) read-only; EDCInputError naming the ``label`` input."""
     gdal, _ = gdal_modules()
-    if not path or not Path(str(path)).exists() and not str(path).startswith("/vsi"):
-        raise EDCInputError(f"The {label} raster '{path}' does not exist; choose an existing raster file.")
+    reason = "unknown format"
     try:
-        ds = gdal.Open(str(path))
+        ds = gdal.Open(str(path)) if path else None
     except RuntimeError as exc:
-        ds, reason = None, str(exc).strip()
-    else:
-        reason = "unknown format"
-    if ds is None or ds.RasterCount == 0:
-        raise EDCInputError(f"The {label} raster '{path}' cannot be read by GDAL ({reason if ds is None else 'no bands'}"
-                            "); choose a raster file such as a GeoTIFF.")
+        ds, reason = None, " ".join(str(exc).split())[:200]
+    if ds is None:
+        if not path or not Path(str(path)).exists() and Path(str(path)).suffix:
+            raise EDCInputError(f"The {label} raster '{path}' does not exist; choose an existing raster file.")
+        raise EDCInputError(f"The {label} raster '{path}' cannot be read by GDAL ({reason}); choose a raster file "
+                            "such as a GeoTIFF.")
+    if ds.RasterCount == 0:
+        raise EDCInputError(f"The {label} raster '{path}' has no raster bands; choose a raster file.")
     return ds
 
 
@@ -87,14 +88,6 @@ def _georef(ds, label):
         raise EDCInputError(f"The {label} raster has a rotated geotransform; warp it to a north-up grid first "
                             "(Raster > Projections > Warp).")
     return tuple(gt), ds.GetProjection() or ""
-
-
-def as_pixel_grid_vrt(ds, gt):
-    """A VRT of ``ds`` with geotransform ``gt`` (used for ungeoreferenced rasters)."""
-    gdal, _ = gdal_modules()
-    vrt = gdal.Translate("", ds, format="VRT")
-    vrt.SetGeoTransform(gt)
-    return vrt
 
 
 def _footprint(ds_gt, ds_wkt, size, target_wkt):
