@@ -2,7 +2,7 @@
 
 import os
 
-from qgis.core import QgsProcessingProvider
+from qgis.core import Qgis, QgsMessageLog, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from .segment_algorithm import PLUGIN_DIR, SegmentAlgorithm
@@ -12,9 +12,9 @@ def _optional_algorithms():
     """Algorithms from modules that may not be installed yet (training)."""
     try:
         from .train_algorithm import TrainAlgorithm
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.train_algorithm":
-            raise
+    except ImportError as exc:  # not installed, or a dependency of it is missing: edc:segment still works
+        if getattr(exc, "name", None) != f"{__package__}.train_algorithm":
+            QgsMessageLog.logMessage(f"edc:train is unavailable: {exc}", "EDC", Qgis.Warning)
         return []
     return [TrainAlgorithm()]
 
