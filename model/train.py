@@ -334,7 +334,8 @@ class Trainer:
             ckpt = torch.load(self.ckpt_path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint gets one clear message
             raise EDCError(f"--resume: checkpoint '{self.ckpt_path}' is unreadable ({exc}).") from None
-        saved = {k: v for k, v in ckpt["options"].items() if k not in ("resume", "progress_bar", "workers", "threads")}
+        runtime_only = ("resume", "progress_bar", "workers", "threads", "time_limit")
+        saved = {k: v for k, v in ckpt["options"].items() if k not in runtime_only}
         now = {k: v for k, v in dataclasses.asdict(self.opts).items() if k in saved}
         diff = [k for k in saved if saved[k] != now.get(k)]
         if diff:
