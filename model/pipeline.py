@@ -23,6 +23,7 @@ NODATA_CLASS = 255
 NODATA_FLOAT = -9999.0
 STATS_SIZE = 1024  # longest side of the decimated read used for normalisation statistics
 MIN_TILE = 32
+BLOCK = 256  # output GeoTIFF block size
 MAX_BATCH = 256
 
 
@@ -135,19 +136,33 @@ class _Output:
         self.tmp = Path(tmp)
         self.ds = gdal.GetDriverByName("GTiff").Create(
             str(self.tmp), grid.width, grid.height, bands, dtype,
-            ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER", "BLOCKXSIZE=256", "BLOCKYSIZE=256"])
+            ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER", f"BLOCKXSIZE={BLOCK}", f"BLOCKYSIZE={BLOCK}"])
         self.ds.SetGeoTransform(grid.geotransform)
         if grid.wkt:
             self.ds.SetProjection(grid.wkt)
         for b in range(bands):
             self.ds.GetRasterBand(b + 1).SetNoDataValue(nodata)
+        self.pending, self.pending_y = [], 0
 
     def write(self, y, array):
-        for b in range(array.shape[0]):
-            self.ds.GetRasterBand(b + 1).WriteArray(array[b], 0, y)
+        """Queue rows ``y ..`` (rows arrive in order); whole rows of 256-pixel blocks go to the file at once and
+        leave GDAL's cache, so memory does not grow with the scene height."""
+        self.pending.append(array)
+        end = y + array.shape[1]
+        self._flush(end if end == self.ds.RasterYSize else end // BLOCK * BLOCK)
+
+    def _flush(self, until):
+        """Write the queued rows above row ``until``."""
+        if until <= self.pending_y:
+            return
+        rows = np.concatenate(self.pending, axis=1)
+        n = until - self.pending_y
+        for b in range(rows.shape[0]):
+            self.ds.GetRasterBand(b + 1).WriteArray(rows[b, :n], 0, self.pending_y)
+        self.ds.FlushCache()  # writes the finished blocks and drops them from GDAL's cache
+        self.pending, self.pending_y = [rows[:, n:]], until
 
     def finish(self):
-        self.ds.FlushCache()
         self.ds.BuildOverviews(self.resampling, [f for f in (2, 4, 8, 16, 32)
                                                  if min(self.ds.RasterXSize, self.ds.RasterYSize) // f >= 16])
         self.ds.FlushCache()
@@ -236,6 +251,8 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
             opt, ov = opt_reader.read(y, h, grid.width)
         with _failure("Reading (reprojecting) the SAR raster", "check that the file is complete and readable"):
             sr, sv = sar_reader.read(y, h, grid.width)
+        for ds in (optical, sar, sar_vrt):  # drop cached input blocks: memory must not grow with the scene
+            ds.FlushCache()
         valid = ov & sv
         opt = np.nan_to_num(normalization.normalize(opt, opt_stats), nan=0.0, posinf=0.0, neginf=0.0)
         sr = np.nan_to_num(normalization.normalize(sr, sar_stats), nan=0.0, posinf=0.0, neginf=0.0)
