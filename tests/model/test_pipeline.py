@@ -117,13 +117,13 @@ def test_tiled_inference_matches_one_pass_and_has_no_seams(tiny_weights, local_n
     inner = (slice(8, -8), slice(8, -8))
     assert (c_one[inner] == c_tiled[inner]).mean() > 0.995
     assert np.abs(p_one - p_tiled)[inner].max() < 0.05
-    # no seam: the change across tile edges (columns/rows 48, 64, 96, ... of tiles at 0, 48, 96, 136) is no larger
-    # than the change across any other column of the same map
-    step = np.abs(np.diff(p_tiled, axis=1)).mean(axis=0)
+    # no seam: across every tile edge (tiles start at 0, 48, 96, 136) the tiled map changes no more than the
+    # one-pass map does there
     edges = [47, 63, 95, 111, 135, 143]
-    assert step[edges].max() <= 1.5 * np.median(step)
-    step = np.abs(np.diff(p_tiled, axis=0)).mean(axis=1)
-    assert step[edges].max() <= 1.5 * np.median(step)
+    for axis in (0, 1):
+        tiled = np.abs(np.diff(p_tiled, axis=axis)).mean(axis=1 - axis)
+        one = np.abs(np.diff(p_one, axis=axis)).mean(axis=1 - axis)
+        assert (tiled[edges] <= one[edges] + 0.002).all()
 
 
 def test_edc_tiles_blend_without_seams(tiny_weights, tmp_path):
