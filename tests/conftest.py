@@ -22,7 +22,8 @@ def make_weights(path, n_optical=3, n_sar=1, classes=DEFAULT_CLASSES, tile_size=
 
     torch.manual_seed(seed)
     config = preset_config("tiny", n_optical, n_sar, len(classes))
-    optical_names = optical_names or (["B11", "B8", "B3"] if n_optical == 3 else [f"O{i + 1}" for i in range(n_optical)])
+    if optical_names is None:
+        optical_names = ["B11", "B8", "B3"] if n_optical == 3 else [f"O{i + 1}" for i in range(n_optical)]
     sar_names = sar_names or (["VV"] if n_sar == 1 else [f"S{i + 1}" for i in range(n_sar)])
     meta = make_metadata(architecture, config, classes, optical_names, sar_names, tile_size=tile_size,
                          overlap=overlap, trained=False, training={"note": "random test weights"})

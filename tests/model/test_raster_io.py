@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from osgeo import gdal
 
 from model.errors import EDCInputError
 from model.raster_io import BandReader, Grid, open_raster, output_grid, select_bands, warped_vrt

@@ -1,4 +1,4 @@
-"""The bundled sample scene: regenerating it gives the committed files, and it looks like the default weights' domain."""
+"""The bundled sample scene: regenerating it gives the committed files; it looks like the default weights' domain."""
 
 import hashlib
 
