@@ -84,8 +84,8 @@ def _georef(ds, label):
     gt = ds.GetGeoTransform(can_return_null=True)
     if gt is None:
         return (0.0, 1.0, 0.0, 0.0, 0.0, -1.0), ""
-    if gt[2] or gt[4]:
-        raise EDCInputError(f"The {label} raster has a rotated geotransform; warp it to a north-up grid first "
+    if gt[2] or gt[4] or gt[5] > 0:
+        raise EDCInputError(f"The {label} raster is rotated or south-up; warp it to a north-up grid first "
                             "(Raster > Projections > Warp).")
     return tuple(gt), ds.GetProjection() or ""
 

@@ -54,6 +54,10 @@ def test_output_grid_crops_to_extent_and_sar_footprint(tmp_path, optical, write)
                              (700000.0, 20.0, 0.0, 4000000.0, 0.0, -20.0)), "SAR")
     with pytest.raises(EDCInputError, match="optical and SAR rasters do not overlap"):
         output_grid(opt, far)
+    flipped = open_raster(write("up.tif", np.zeros((1, 10, 10), np.float32), (500000.0, 10, 0, 4599500.0, 0, 10)),
+                          "SAR")
+    with pytest.raises(EDCInputError, match="SAR raster is rotated or south-up"):
+        output_grid(opt, flipped)
     no_crs = open_raster(write("nocrs.tif", np.zeros((1, 10, 10), np.float32), epsg=None), "SAR")
     with pytest.raises(EDCInputError, match="SAR raster has no coordinate reference system"):
         output_grid(opt, no_crs)
