@@ -113,7 +113,8 @@ def test_property_engine_covers_every_valid_pixel_exactly_once(height, width, ti
     holes = rng.random((2, height, width)) < data.draw(st.sampled_from([0.0, 0.2, 1.0]))
     raster[holes] = nodata
     valid = (raster != nodata).all(axis=0)
-    out, writes, ok, _ = _run(raster.astype(np.float32), valid, tile, overlap, batch_size=batch)
+    inputs = np.where(valid, raster, 0).astype(np.float32)  # as the pipeline does: nodata is not fed to the model
+    out, writes, ok, _ = _run(inputs, valid, tile, overlap, batch_size=batch)
     assert (writes == 1).all()  # every pixel written exactly once
     assert (ok == valid).all()  # nodata exactly where an input is nodata
     np.testing.assert_allclose(out[:, valid], raster.astype(np.float32)[:, valid], rtol=1e-5, atol=1e-3)
