@@ -133,10 +133,11 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
         optical = self._source_path(parameters, self.OPTICAL, "optical", context)
         sar = self._source_path(parameters, self.SAR, "SAR", context)
         extent = self.parameterAsExtent(parameters, self.EXTENT, context, optical.crs())
+        given = parameters.get(self.EXTENT) not in (None, "")  # a given zero-size extent is an error, not "none"
         self._inputs = {
             "optical": optical.source(), "sar": sar.source(),
-            "extent": None if extent.isNull() or extent.isEmpty() else
-            (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()),
+            "extent": (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())
+            if given or not (extent.isNull() or extent.isEmpty()) else None,
             "area_unit": QgsUnitTypes.toAbbreviatedString(QgsUnitTypes.distanceToAreaUnit(optical.crs().mapUnits())),
         }
         return True
