@@ -20,6 +20,7 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_CLASSES = 254  # 255 is the output nodata value
 MAX_BANDS = 64
 MAX_TILE = 4096
+MAX_JSON = 1 << 20  # characters of metadata JSON
 
 
 def _fail(field, problem):
@@ -116,10 +117,14 @@ def metadata_to_json(meta):
 
 
 def metadata_from_json(text):
+    if isinstance(text, (str, bytes)) and len(text) > MAX_JSON:
+        raise EDCWeightsError(f"The weights metadata is {len(text)} characters long, far more than EDC metadata "
+                              "(a few kB); the file is damaged or not an EDC weights file.")
     try:
         meta = json.loads(text)
-    except (TypeError, ValueError) as exc:
-        raise EDCWeightsError(f"The weights metadata is not valid JSON ({exc}); the file is damaged.") from None
+    except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+        raise EDCWeightsError(f"The weights metadata is not valid JSON ({str(exc)[:200]}); the file is "
+                              "damaged.") from None
     return validate_metadata(meta)
 
 

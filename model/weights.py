@@ -74,7 +74,7 @@ def _load_pt(path):
     if not isinstance(blob, dict) or not isinstance(blob.get("metadata_json"), str) or \
             not isinstance(blob.get("state_dict"), dict):
         raise _damaged(path, "has no EDC metadata block and state dict")
-    meta = metadata_from_json(blob["metadata_json"])
+    meta = _parse_metadata(path, blob["metadata_json"])
     state = blob["state_dict"]
     if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise _damaged(path, "holds a state dict with non-tensor entries")
@@ -93,7 +93,9 @@ def _read_onnx_metadata(path):
         except Exception as exc:
             raise _damaged(path, f"cannot be read as ONNX ({type(exc).__name__})") from None
         props = {p.key: p.value for p in proto.metadata_props}
-    else:
+        if _uses_external_data(proto.graph):
+            raise _damaged(path, "points at tensor data in other files (ONNX external data)")
+    else:  # ONNX Runtime itself refuses external data outside the model's folder
         try:
             import onnxruntime as ort
         except ImportError:
@@ -106,7 +108,27 @@ def _read_onnx_metadata(path):
         props = session.get_modelmeta().custom_metadata_map
     if ONNX_KEY not in props:
         raise _damaged(path, f"has no '{ONNX_KEY}' metadata")
-    return metadata_from_json(props[ONNX_KEY])
+    return _parse_metadata(path, props[ONNX_KEY])
+
+
+def _parse_metadata(path, text):
+    """Validated metadata; its errors name the weights file."""
+    try:
+        return metadata_from_json(text)
+    except EDCWeightsError as exc:
+        raise EDCWeightsError(f"Weights file '{Path(path).name}': {exc}") from None
+
+
+def _uses_external_data(graph):
+    """True when a tensor of an ONNX ``graph`` or of its subgraphs keeps its data in another file (a path)."""
+    from onnx import TensorProto
+    tensors = list(graph.initializer)
+    for node in graph.node:
+        for attr in node.attribute:
+            tensors += [attr.t, *attr.tensors]
+            if any(_uses_external_data(g) for g in [attr.g, *attr.graphs]):
+                return True
+    return any(t.data_location == TensorProto.EXTERNAL for t in tensors)
 
 
 def read_metadata(path):

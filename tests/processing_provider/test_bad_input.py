@@ -470,3 +470,20 @@ def test_qgis_process_killed_mid_run_keeps_the_previous_file(qgis_process, edc_w
     assert previous.read_bytes() == b"previous result"
     assert not (out_dir / "conf.tif").exists()
     assert all(p.name.startswith(".") for p in out_dir.iterdir() if p.name != "lc.tif")
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return os.mkdir, (self.marker,)
+
+
+def test_weights_whose_pickle_would_run_code(provider, scene, edc_weights, tmp_path, out_dir):
+    import torch
+    good = torch.load(edc_weights, map_location="cpu", weights_only=True)
+    marker, weights = tmp_path / "PWNED", tmp_path / "evil.pt"
+    torch.save(dict(good, extra=_Payload(marker)), weights)
+    _fails(_params(scene, weights, out_dir), out_dir, "evil.pt", "cannot be read")
+    assert not marker.exists(), "code from the weights file was executed"
