@@ -282,7 +282,11 @@ class Trainer:
         self.device = self.dist.device
         self.amp = bool(opts.amp) and self.device.startswith("cuda")
         self.out = Path(opts.out)
-        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EDCError(f"Output folder '{self.out}' cannot be created ({exc.strerror}); choose another --out "
+                           "folder.") from None
         self.ckpt_path = self.out / "checkpoint.pt"
 
         from .datasets.training import TrainingSet

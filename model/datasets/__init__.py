@@ -31,6 +31,9 @@ def reader_class(kind):
 def detect_kind(root):
     """Guess the dataset kind from the folder layout."""
     root = Path(root)
+    if not root.is_dir():
+        raise EDCDatasetError(f"Dataset folder '{root}' does not exist or is not a folder; give the folder that "
+                              "holds the dataset with --data.")
     if (root / "classes.json").is_file():
         return "generic"
     if (root / "OmbriaS1").is_dir() or (root / "OmbriaS2").is_dir():
