@@ -45,9 +45,10 @@ def select_bands(ds, bands, names, label):
     count = ds.RasterCount
     need = len(names)
     if count < need:
+        article = "an" if label[0] in "aeiouAEIOU" else "a"
         raise EDCInputError(f"The {label} raster has {count} band{'s' if count != 1 else ''} but the weights need "
-                            f"{need} ({', '.join(names)}); choose a {label} raster with these bands or weights "
-                            f"trained for {count} {label} band{'s' if count != 1 else ''}.")
+                            f"{need} ({', '.join(names)}); choose {article} {label} raster with these bands or "
+                            f"weights trained for {count} {label} band{'s' if count != 1 else ''}.")
     bands = list(bands)
     if len(bands) != need:
         raise EDCInputError(f"{len(bands)} {label} band{'s were' if len(bands) != 1 else ' was'} selected but the "

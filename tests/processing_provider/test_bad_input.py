@@ -105,7 +105,7 @@ BAD_RASTERS = {
     "sar_far_away": (lambda w, d, s: {"SAR": _raster(w, d / "far.tif", 2, 40, 40, 20.0, origin=(300000.0, 4000000.0))},
                      ["optical and SAR rasters do not overlap", "choose a SAR raster covering the same area"]),
     "optical_two_bands": (lambda w, d, s: {"OPTICAL": _raster(w, d / "o2.tif", 2, 50, 60, dtype=np.uint16)},
-                          ["optical raster has 2 bands but the weights need 4", "choose"]),
+                          ["optical raster has 2 bands but the weights need 4", "choose an optical raster"]),
     "sar_one_band": (lambda w, d, s: {"SAR": _raster(w, d / "s1.tif", 1, 60, 70, 20.0, origin=(X0 - 50, Y0 + 50))},
                      ["SAR raster has 1 band but the weights need 2", "choose"]),
     "band_out_of_range": (lambda w, d, s: {"OPTICAL_BANDS": [1, 2, 3, 9]},
