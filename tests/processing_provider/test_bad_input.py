@@ -487,3 +487,34 @@ def test_weights_whose_pickle_would_run_code(provider, scene, edc_weights, tmp_p
     torch.save(dict(good, extra=_Payload(marker)), weights)
     _fails(_params(scene, weights, out_dir), out_dir, "evil.pt", "cannot be read")
     assert not marker.exists(), "code from the weights file was executed"
+
+
+def test_extent_in_another_crs_is_reprojected(provider, scene, edc_weights, out_dir):
+    """An extent drawn in EPSG:4326 crops the output on the optical (UTM) grid."""
+    west, south = _transform(X0 + 300, Y0 - 700, 32631, 4326)
+    east, north = _transform(X0 + 800, Y0 - 300, 32631, 4326)
+    result, land_cover, _ = _runs(_params(scene, edc_weights, out_dir,
+                                          EXTENT=f"{west},{east},{south},{north} [EPSG:4326]"))
+    x0, dx, _, y0, _, dy = gdal.Open(result["OUTPUT"]).GetGeoTransform()
+    assert (dx, dy) == (10.0, -10.0) and (x0 - X0) % 10 == 0 and (y0 - Y0) % 10 == 0
+    assert abs(x0 - (X0 + 300)) <= 20 and abs(y0 - (Y0 - 300)) <= 20
+    assert abs(land_cover.shape[1] - 50) <= 3 and abs(land_cover.shape[0] - 40) <= 3
+
+
+def test_qgis_process_without_torch(qgis_process, scene, edc_weights, tmp_path, out_dir):
+    """A machine without PyTorch: .pt weights give the install hint, .onnx weights run with ONNX Runtime alone."""
+    pytest.importorskip("onnxruntime")
+    from model.weights import export_onnx, load_weights
+    onnx_path = export_onnx(*load_weights(edc_weights), tmp_path / "edc.onnx")
+    blocker = tmp_path / "no_torch" / "torch"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError(\"No module named 'torch'\", name='torch')\n")
+    argv, env = qgis_process
+    env = dict(env, PYTHONPATH=os.pathsep.join([str(blocker.parent), env["PYTHONPATH"]]))
+    failed = _qgis_process((argv, env), _params(scene, edc_weights, out_dir))
+    shown = failed.stdout + failed.stderr
+    assert failed.returncode != 0 and "PyTorch is not installed" in shown and ".onnx" in shown, shown[-3000:]
+    assert not any(t in shown for t in ("Traceback", 'File "')) and list(out_dir.iterdir()) == []
+    worked = _qgis_process((argv, env), _params(scene, onnx_path, out_dir))
+    assert worked.returncode == 0, (worked.stdout + worked.stderr)[-3000:]
+    assert "ONNX Runtime" in worked.stdout and (out_dir / "lc.tif").is_file()
