@@ -35,3 +35,9 @@ def write_tif(path, array, pixel=10.0, origin=(500000.0, 4600000.0), dtype=None)
         ds.GetRasterBand(i + 1).WriteArray(array[i])
     ds = None
     return path
+
+
+@pytest.fixture
+def tif():
+    """The GeoTIFF writer, as a fixture (test modules cannot import each other's conftest reliably)."""
+    return write_tif

@@ -6,21 +6,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import write_tif
 from model.datasets import detect_kind, open_dataset
 from model.errors import EDCDatasetError
 
 
-def _whu(root, label):
+def _whu(write_tif, root, label):
     rng = np.random.default_rng(0)
     write_tif(root / "optical" / "a.tif", rng.integers(0, 255, (4, 32, 32)).astype(np.uint8), pixel=5)
     write_tif(root / "sar" / "a.tif", rng.normal(size=(1, 16, 16)).astype(np.float32), pixel=10)
     write_tif(root / "lbl" / "a.tif", label.astype(np.uint8), pixel=5)
 
 
-def test_whu_opt_sar_labels_become_eight_classes(tmp_path):
+def test_whu_opt_sar_labels_become_eight_classes(tif, tmp_path):
     label = (np.arange(32 * 32).reshape(32, 32) % 8) * 10
-    _whu(tmp_path, label)
+    _whu(tif, tmp_path, label)
     assert detect_kind(tmp_path) == "whu_opt_sar"
     reader = open_dataset("auto", tmp_path)
     s = reader[0]
@@ -29,15 +28,15 @@ def test_whu_opt_sar_labels_become_eight_classes(tmp_path):
     assert np.array_equal(s["label"], label // 10)
 
 
-def test_whu_opt_sar_bad_label_values(tmp_path):
+def test_whu_opt_sar_bad_label_values(tif, tmp_path):
     label = np.full((32, 32), 10)
     label[0, 0] = 15
-    _whu(tmp_path, label)
+    _whu(tif, tmp_path, label)
     with pytest.raises(EDCDatasetError, match=r"values \[15\].*0, 10, 20"):
         open_dataset("whu_opt_sar", tmp_path)[0]
 
 
-def _generic(root, label, classes=("land", "water"), sar_pixel=20):
+def _generic(write_tif, root, label, classes=("land", "water"), sar_pixel=20):
     rng = np.random.default_rng(1)
     (root / "classes.json").parent.mkdir(parents=True, exist_ok=True)
     (root / "classes.json").write_text(json.dumps([{"name": n, "color": "#00ff00"} for n in classes]))
@@ -46,11 +45,11 @@ def _generic(root, label, classes=("land", "water"), sar_pixel=20):
     write_tif(root / "label" / "s1.tif", label.astype(np.uint8))
 
 
-def test_generic_layout_resamples_sar(tmp_path):
+def test_generic_layout_resamples_sar(tif, tmp_path):
     label = np.zeros((40, 40))
     label[:, 20:] = 1
     label[0, :5] = 255
-    _generic(tmp_path, label)
+    _generic(tif, tmp_path, label)
     assert detect_kind(tmp_path) == "generic"
     reader = open_dataset("auto", tmp_path)
     s = reader[0]
@@ -59,17 +58,17 @@ def test_generic_layout_resamples_sar(tmp_path):
     assert s["sar"].shape == (2, 40, 40) and s["label"][0, 0] == 255 and s["label"][5, 30] == 1
 
 
-def test_label_outside_classes(tmp_path):
+def test_label_outside_classes(tif, tmp_path):
     label = np.zeros((40, 40))
     label[3, 3] = 7
-    _generic(tmp_path, label)
+    _generic(tif, tmp_path, label)
     with pytest.raises(EDCDatasetError, match=r"label values \[7\] are outside the 2 classes"):
         open_dataset("generic", tmp_path)
 
 
-def test_unpaired_files(tmp_path):
-    _generic(tmp_path, np.zeros((40, 40)))
-    write_tif(tmp_path / "optical" / "lonely.tif", np.zeros((3, 40, 40), np.uint16))
+def test_unpaired_files(tif, tmp_path):
+    _generic(tif, tmp_path, np.zeros((40, 40)))
+    tif(tmp_path / "optical" / "lonely.tif", np.zeros((3, 40, 40), np.uint16))
     with pytest.raises(EDCDatasetError, match=r"1 optical file\(s\) have no partner \(e.g. 'lonely'\)"):
         open_dataset("generic", tmp_path)
 
