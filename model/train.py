@@ -601,6 +601,34 @@ def train(opts, progress=None, is_cancelled=None, log=None):
 # ----------------------------------------------------------------------------------------------- CLI
 
 
+HELP = {
+    "dataset": "ombria, m3m_cr, whu_opt_sar, generic or auto (guess from the folder layout)",
+    "out": "work folder: checkpoint.pt, log.csv, plots, model.pt",
+    "train_split": "split folder(s) to train on, comma-separated (e.g. train or train,test)",
+    "val_split": "split to validate on (default: hold out --val-fraction of the training samples)",
+    "val_fraction": "share of the training samples held out for validation when no --val-split",
+    "architecture": "edc, dense_tristream, optical_only, sar_only or early_concat",
+    "preset": "model size: tiny, small or base",
+    "epochs": "student epochs",
+    "teacher_epochs": "teacher epochs (default: half of --epochs; 0 without distillation)",
+    "crop": "random training crop in pixels (0 or omitted = whole samples)",
+    "cloud_probability": "chance of synthetic clouds on a training sample without a real cloudy/clear pair",
+    "w_ce": "weight of the cross-entropy term (0 = off)",
+    "w_cloud": "weight of the cloud-removal L1 term (0 = off)",
+    "w_distill": "weight of the feature-distillation term (0 = off, no teacher)",
+    "cloudy_weight": "how much more cloudy pixels weigh in the cloud-removal loss",
+    "device": "auto, cpu, cuda or cuda:N",
+    "amp": "bfloat16 mixed precision on CUDA",
+    "threads": "PyTorch CPU threads",
+    "resume": "continue from <out>/checkpoint.pt (same options)",
+    "max_samples": "use only the first N samples (quick trials)",
+    "weights_out": "weights file to write (default <out>/model.pt)",
+    "onnx": "also export <weights>.onnx",
+    "half_weights": "store the .pt weights as float16 (half the size)",
+    "time_limit": "minutes; past it the teacher ends early and the student stops (recorded in the metadata)",
+}
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -611,21 +639,20 @@ def build_parser():
         if field.name == "data":
             parser.add_argument(name, required=True, help="dataset folder")
         elif isinstance(default, bool):
-            parser.add_argument(name, action=argparse.BooleanOptionalAction, default=default)
+            parser.add_argument(name, action=argparse.BooleanOptionalAction, default=default,
+                                help=HELP.get(field.name))
         else:
             kind = {int: int, float: float}.get(type(default), str)
             if field.name in ("teacher_epochs", "max_samples", "threads", "crop"):
                 kind = int
             if field.name == "time_limit":
                 kind = float
-            parser.add_argument(name, type=kind, default=default)
-    parser.add_argument("--preset-help", action="store_true", help=argparse.SUPPRESS)
+            parser.add_argument(name, type=kind, default=default, help=HELP.get(field.name, " "))
     return parser
 
 
 def main(argv=None):
     args = vars(build_parser().parse_args(argv))
-    args.pop("preset_help", None)
     opts = TrainOptions(**args)
     try:
         summary = train(opts)
