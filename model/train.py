@@ -412,7 +412,6 @@ class Trainer:
         return row
 
     def _validate(self, model, phase):
-        from .datasets.training import TrainingSet  # noqa: F401 - keeps the import cost out of the epoch loop
         from .evaluate import evaluate_model
         if self.val_set is None or not self.dist.main:
             return None
