@@ -264,8 +264,8 @@ def test_cuda_requested_without_gpu(provider, scene, edc_weights, out_dir):
 
 
 def test_output_folder_missing(provider, scene, edc_weights, tmp_path, out_dir):
-    message = _fails(_params(scene, edc_weights, out_dir, OUTPUT=str(tmp_path / "no" / "such" / "lc.tif")), out_dir,
-                     "land cover output", "does not exist", "create it")
+    _fails(_params(scene, edc_weights, out_dir, OUTPUT=str(tmp_path / "no" / "such" / "lc.tif")), out_dir,
+           "land cover output", "does not exist", "create it")
     assert not (tmp_path / "no").exists()
 
 
