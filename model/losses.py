@@ -37,11 +37,31 @@ def distillation_loss(student, teacher, cloud_mask):
     return torch.stack(losses).mean()
 
 
-class EDCLoss:
-    """Weighted sum of the three terms; a weight of 0 switches a term off (ablations)."""
+def reliability_loss(stages, cloud_mask):
+    """Binary cross-entropy pushing each DCHF reliability map r towards 0 under clouds and 1 on clear pixels.
 
-    def __init__(self, ce=1.0, cloud=1.0, distill=0.5, cloudy_weight=4.0, ignore_index=IGNORE):
-        self.w_ce, self.w_cloud, self.w_distill = ce, cloud, distill
+    Our addition to the paper's recipe (which leaves r unsupervised).  Each map covers the network's padded frame at
+    a power-of-two stride; the mask is replicate-padded to that frame and average-pooled to the map's grid.
+    """
+    mask = cloud_mask.float()[:, None]
+    h, w = mask.shape[-2:]
+    losses = []
+    for r in _as_list(stages):
+        stride = 1
+        while r.shape[-2] * stride < h or r.shape[-1] * stride < w:
+            stride *= 2
+        padded = F.pad(mask, (0, r.shape[-1] * stride - w, 0, r.shape[-2] * stride - h), mode="replicate")
+        target = 1.0 - F.avg_pool2d(padded, stride) if stride > 1 else 1.0 - padded
+        losses.append(F.binary_cross_entropy(r.float().clamp(1e-4, 1 - 1e-4), target))
+    return torch.stack(losses).mean()
+
+
+class EDCLoss:
+    """Weighted sum of the terms; a weight of 0 switches a term off (ablations).  ``reliability`` needs the
+    network's ``reliability_stages`` (EDC with ``return_features=True``); it is skipped for models without them."""
+
+    def __init__(self, ce=1.0, cloud=1.0, distill=0.5, cloudy_weight=4.0, ignore_index=IGNORE, reliability=0.0):
+        self.w_ce, self.w_cloud, self.w_distill, self.w_reliability = ce, cloud, distill, reliability
         self.cloudy_weight, self.ignore_index = cloudy_weight, ignore_index
 
     def __call__(self, outputs, batch, teacher_features=None):
@@ -53,8 +73,12 @@ class EDCLoss:
                                                 self.cloudy_weight)
         if self.w_distill and teacher_features is not None:
             parts["distill"] = distillation_loss(outputs["features"], teacher_features, batch["cloud_mask"])
-        weights = {"ce": self.w_ce, "cloud": self.w_cloud, "distill": self.w_distill}
+        if self.w_reliability and outputs.get("reliability_stages") is not None:
+            parts["reliability"] = reliability_loss(outputs["reliability_stages"], batch["cloud_mask"])
+        weights = {"ce": self.w_ce, "cloud": self.w_cloud, "distill": self.w_distill,
+                   "reliability": self.w_reliability}
         if not parts:
-            raise ValueError("all loss terms are switched off; enable at least one of ce, cloud, distill")
+            raise ValueError("all loss terms are switched off; enable at least one of ce, cloud, distill, "
+                             "reliability")
         total = sum(weights[k] * v for k, v in parts.items())
         return total, {k: float(v.detach()) for k, v in parts.items()}

@@ -54,6 +54,7 @@ class TrainOptions:
     w_cloud: float = 1.0
     w_distill: float = 0.5
     cloudy_weight: float = 4.0
+    w_reliability: float = 0.5          # our addition: supervise the DCHF reliability maps with the cloud mask
     normalization: str = "percentile"  # percentile (robust per image, 2-98 %)
     device: str = "auto"
     amp: bool = True
@@ -240,10 +241,11 @@ def plot_history(rows, path):
             continue
         x = np.arange(step + 1, step + len(phase_rows) + 1)
         step += len(phase_rows)
-        for key, style in (("loss", "-"), ("ce", "--"), ("cloud", ":"), ("distill", "-.")):
+        for key, style in (("loss", "-"), ("ce", "--"), ("cloud", ":"), ("distill", "-."),
+                             ("reliability", (0, (1, 3)))):
             values = [r.get(key) for r in phase_rows]
             if any(v not in (None, "") for v in values):
-                ax1.plot(x, [float(v) if v not in (None, "") else np.nan for v in values], style,
+                ax1.plot(x, [float(v) if v not in (None, "") else np.nan for v in values], linestyle=style,
                          label=f"{phase} {key}")
         ax2.plot(x, [r["train_miou"] for r in phase_rows], "-", label=f"{phase} train mIoU")
         if any(r.get("val_miou") not in (None, "") for r in phase_rows):
@@ -268,7 +270,7 @@ def plot_history(rows, path):
 class Trainer:
     """One training run (both phases); ``run()`` returns a summary dict."""
 
-    CSV_FIELDS = ("phase", "epoch", "lr", "loss", "ce", "cloud", "distill", "train_miou", "val_miou", "val_oa",
+    CSV_FIELDS = ("phase", "epoch", "lr", "loss", "ce", "cloud", "distill", "reliability", "train_miou", "val_miou", "val_oa",
                   "val_miou_cloudy", "val_miou_clear", "seconds")
 
     def __init__(self, opts, progress=None, is_cancelled=None, log=None):
@@ -381,7 +383,8 @@ class Trainer:
                     with torch.no_grad():
                         teacher_features = teacher(batch["teacher_optical"], batch["sar"],
                                                    return_features=True)["features"]
-                outputs = ddp_model(batch["optical"], batch["sar"], return_features=teacher is not None)
+                outputs = ddp_model(batch["optical"], batch["sar"],
+                                    return_features=teacher is not None or bool(loss_fn.w_reliability))
                 loss, parts = loss_fn(outputs, batch, teacher_features)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -401,13 +404,13 @@ class Trainer:
                 self.progress_cb(100.0 * (epoch_base + (step + 1) / max(1, len(loader))) / max(1, total_epochs))
         if bar is not None:
             bar.close()
-        totals = self.dist.all_sum(np.array([sums.get(k, 0.0) for k in ("loss", "ce", "cloud", "distill")] +
-                                            [count]))
+        keys = ("loss", "ce", "cloud", "distill", "reliability")
+        totals = self.dist.all_sum(np.array([sums.get(k, 0.0) for k in keys] + [count]))
         conf = self.dist.all_sum(conf).astype(np.int64)
         n = max(1.0, totals[-1])
         row = {"phase": phase, "epoch": epoch + 1, "lr": scheduler.get_last_lr()[0],
                "train_miou": scores(conf)["miou"]}
-        for i, k in enumerate(("loss", "ce", "cloud", "distill")):
+        for i, k in enumerate(keys):
             row[k] = float(totals[i] / n) if k in sums else ""
         return row
 
@@ -467,7 +470,7 @@ class Trainer:
                 teacher.eval().requires_grad_(False)
             loss_fn = EDCLoss(ce=self.opts.w_ce, cloud=0.0, distill=0.0) if phase == "teacher" else \
                 EDCLoss(self.opts.w_ce, self.opts.w_cloud, self.opts.w_distill if teacher is not None else 0.0,
-                        self.opts.cloudy_weight)
+                        self.opts.cloudy_weight, reliability=self.opts.w_reliability)
             optimizer = torch.optim.AdamW(model.parameters(), lr=self.opts.lr, weight_decay=self.opts.weight_decay)
             steps = max(1, len(self.dist.shard(list(range(len(self.train_set))))) // self.opts.batch_size)
             scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(steps * n_epochs))
@@ -540,7 +543,7 @@ class Trainer:
                     "epochs": opts.epochs, "teacher_epochs": dict(self.plan)["teacher"], "crop": opts.crop,
                     "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed,
                     "loss_weights": {"ce": opts.w_ce, "cloud": opts.w_cloud, "distill": opts.w_distill,
-                                     "cloudy_weight": opts.cloudy_weight},
+                                     "reliability": opts.w_reliability, "cloudy_weight": opts.cloudy_weight},
                     "synthetic_cloud_probability": opts.cloud_probability, "best_epoch":
                         self.best["epoch"] if self.best else None,
                     "date": time.strftime("%Y-%m-%d")}
@@ -616,6 +619,8 @@ HELP = {
     "w_cloud": "weight of the cloud-removal L1 term (0 = off)",
     "w_distill": "weight of the feature-distillation term (0 = off, no teacher)",
     "cloudy_weight": "how much more cloudy pixels weigh in the cloud-removal loss",
+    "w_reliability": "weight of the reliability term: BCE pushing the EDC fusion reliability maps low under "
+                     "clouds, high on clear pixels (our addition to the paper's recipe; 0 = off)",
     "device": "auto, cpu, cuda or cuda:N",
     "amp": "bfloat16 mixed precision on CUDA",
     "threads": "PyTorch CPU threads",
