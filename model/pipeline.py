@@ -81,6 +81,19 @@ def _check_tiling(tile_size, overlap, batch_size, meta):
     return int(tile), int(ovl), int(batch_size)
 
 
+def _strip_read(reader, grid, small, datasets, rows=64):
+    """``reader``'s window ``grid`` resampled to ``small``'s size, read ``rows`` output rows at a time; GDAL's cached
+    blocks are dropped after each strip, so that a decimated read of a large scene does not fill GDAL's cache."""
+    parts = []
+    for i in range(0, small.height, rows):
+        j = min(i + rows, small.height)
+        y0, y1 = round(i * grid.height / small.height), round(j * grid.height / small.height)
+        parts.append(reader.read(y0, y1 - y0, grid.width, out_shape=(j - i, small.width)))
+        for ds in datasets:
+            ds.FlushCache()
+    return np.concatenate([p[0] for p in parts], axis=1), np.concatenate([p[1] for p in parts], axis=0)
+
+
 def _stats_inputs(optical, opt_bands, offset, sar, sar_bands, grid):
     """Decimated reads of both inputs over the whole output grid (for normalisation statistics)."""
     scale = max(grid.width, grid.height) / STATS_SIZE
@@ -90,11 +103,10 @@ def _stats_inputs(optical, opt_bands, offset, sar, sar_bands, grid):
         w, h = max(1, round(grid.width / scale)), max(1, round(grid.height / scale))
         gt = grid.geotransform
         small = Grid((gt[0], gt[1] * grid.width / w, 0.0, gt[3], 0.0, gt[5] * grid.height / h), grid.wkt, w, h)
-    opt, opt_valid = BandReader(optical, opt_bands, offset).read(0, grid.height, grid.width,
-                                                                   out_shape=(small.height, small.width))
+    opt, opt_valid = _strip_read(BandReader(optical, opt_bands, offset), grid, small, (optical,))
     vrt = warped_vrt(sar, sar_bands, small)
-    sar_arr, sar_valid = BandReader(vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1).read(
-        0, small.height, small.width)
+    sar_arr, sar_valid = _strip_read(BandReader(vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1),
+                                     small, small, (vrt, vrt._edc_source, sar))
     return opt, opt_valid, sar_arr, sar_valid
 
 
@@ -246,16 +258,17 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
     sar_vrt = warped_vrt(sar, sar_bands, grid)
     sar_reader = BandReader(sar_vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1)
 
-    def read_rows(y, h):
+    def read_window(y, x, h, w):
+        if x == 0:  # a new row of tiles: drop the cached input blocks of the rows above (memory must not grow)
+            for ds in (optical, sar, sar_vrt):
+                ds.FlushCache()
         with _failure("Reading the optical raster", "check that the file is complete and readable"):
-            opt, ov = opt_reader.read(y, h, grid.width)
+            opt, ov = opt_reader.read(y, h, w, x=x)
         with _failure("Reading (reprojecting) the SAR raster", "check that the file is complete and readable"):
-            sr, sv = sar_reader.read(y, h, grid.width)
-        for ds in (optical, sar, sar_vrt):  # drop cached input blocks: memory must not grow with the scene
-            ds.FlushCache()
+            sr, sv = sar_reader.read(y, h, w, x=x)
         valid = ov & sv
-        opt = np.nan_to_num(normalization.normalize(opt, opt_stats), nan=0.0, posinf=0.0, neginf=0.0)
-        sr = np.nan_to_num(normalization.normalize(sr, sar_stats), nan=0.0, posinf=0.0, neginf=0.0)
+        opt = np.nan_to_num(normalization.normalize(opt, opt_stats), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        sr = np.nan_to_num(normalization.normalize(sr, sar_stats), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         opt[:, ~valid] = 0.0
         sr[:, ~valid] = 0.0
         return (opt, sr), valid
@@ -314,7 +327,7 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
         tiles = TileGrid(grid.height, grid.width, tile, ovl)
         channels = n_classes + (n_opt if want_cloudfree else 0) + (1 if want_rel else 0)
         report = progress or _quiet
-        run_tiled(tiles, channels, read_rows, predict, write_rows, batch_size=batch_size,
+        run_tiled(tiles, channels, read_window, predict, write_rows, batch_size=batch_size,
                   progress=lambda pct: report(min(95.0, 0.95 * pct)), is_cancelled=is_cancelled)
         if is_cancelled is not None and is_cancelled():
             raise EDCCancelled("Cancelled by the user; no output was written.")

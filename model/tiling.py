@@ -1,11 +1,12 @@
 """Tiled inference engine: overlapping tiles, batched prediction, smooth blending, rows written as they complete.
 
-The engine knows nothing about models or files.  It asks ``read_rows(y, h)`` for a band of input rows (all columns),
-cuts it into tiles, sends batches of tiles to ``predict``, blends the overlapping predictions with a weight that
-ramps down towards tile edges (never to zero), and hands finished rows to ``write_rows``.  Only one band of rows
-(tile height x scene width) is held at a time, so memory does not depend on the scene height.
+The engine knows nothing about models or files.  A reader thread asks ``read_window(y, x, h, w)`` for the tiles of
+the next batch while the current batch goes to ``predict``; the engine blends the overlapping predictions with a
+weight that ramps down towards tile edges (never to zero) and hands finished rows to ``write_rows``.  Inputs are held
+for two batches of tiles, blending buffers for one tile height of rows: memory does not grow with the scene height.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,45 +54,71 @@ class TileGrid:
         return len(self.ys) * len(self.xs)
 
 
-def run_tiled(grid, channels, read_rows, predict, write_rows, batch_size=4, progress=None, is_cancelled=None):
+def run_tiled(grid, channels, read_window, predict, write_rows, batch_size=4, progress=None, is_cancelled=None):
     """Run tiled inference over ``grid``.
 
-    - ``read_rows(y, h)`` -> ``(inputs, valid)``: a tuple of arrays (C_i, h, width) and a bool mask (h, width).
+    - ``read_window(y, x, h, w)`` -> ``(inputs, valid)``: a tuple of arrays (C_i, h, w) and a bool mask (h, w).
+      It is called from one reader thread (never concurrently), one batch of tiles ahead of ``predict``, so that
+      reading overlaps with the network.
     - ``predict(batch)`` with ``batch`` a tuple of arrays (B, C_i, tile_h, tile_w) -> float array
       (B, channels, tile_h, tile_w).
     - ``write_rows(y, values, valid)``: finished rows ``y .. y + h``: blended values (channels, h, width) and the
       valid mask (h, width); values at invalid pixels are undefined.  Every row is written exactly once, in order.
     - ``progress(pct)`` and ``is_cancelled()`` are called once per batch; cancelling raises EDCCancelled.
-    Tiles without a valid pixel are not predicted.
+    Tiles without a valid pixel are not predicted.  Inputs are held for two batches of tiles only; the blending
+    buffers hold one tile height of rows, so memory depends on neither the scene height nor (for inputs) its width.
     """
     th, tw = grid.tile_h, grid.tile_w
     weight = blend_weights(th, tw, grid.overlap)
     acc = np.zeros((channels, th, grid.width), np.float32)  # rows y .. y + th of the current tile row
     wsum = np.zeros((th, grid.width), np.float32)
-    done, total = 0, grid.n_tiles
-    for row, y in enumerate(grid.ys):
-        _check(is_cancelled)
-        inputs, valid = read_rows(y, th)
-        xs_valid = [x for x in grid.xs if valid[:, x:x + tw].any()]
-        done += len(grid.xs) - len(xs_valid)
-        for b in range(0, len(xs_valid), batch_size):
-            _check(is_cancelled)
-            xs = xs_valid[b:b + batch_size]
-            out = predict(tuple(np.stack([a[:, :, x:x + tw] for x in xs]) for a in inputs))
-            for i, x in enumerate(xs):
-                acc[:, :, x:x + tw] += out[i] * weight
-                wsum[:, x:x + tw] += weight
+    valid = np.zeros((th, grid.width), bool)
+    batches = [(row, grid.xs[i:i + batch_size]) for row in range(len(grid.ys))
+               for i in range(0, len(grid.xs), batch_size)]
+
+    def read_batch(k):
+        row, xs = batches[k]
+        return [read_window(grid.ys[row], x, th, tw) for x in xs]
+
+    done = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="edc-reader") as reader:
+        ahead = reader.submit(read_batch, 0)
+        for k, (row, xs) in enumerate(batches):
+            try:
+                _check(is_cancelled)
+                tiles = ahead.result()
+            except BaseException:
+                ahead.cancel()
+                raise
+            if k + 1 < len(batches):
+                ahead = reader.submit(read_batch, k + 1)
+            for x, (_, ok) in zip(xs, tiles):
+                valid[:, x:x + tw] |= ok
+            keep = [i for i, (_, ok) in enumerate(tiles) if ok.any()]
+            if keep:
+                out = predict(tuple(np.stack([tiles[i][0][j] for i in keep]) for j in range(len(tiles[keep[0]][0]))))
+                for o, i in zip(out, keep):
+                    acc[:, :, xs[i]:xs[i] + tw] += o * weight
+                    wsum[:, xs[i]:xs[i] + tw] += weight
+            del tiles
             done += len(xs)
             if progress is not None:
-                progress(100.0 * done / total)
-        # rows y .. next_y are final: the next tile row starts at next_y
-        n = (grid.ys[row + 1] if row + 1 < len(grid.ys) else grid.height) - y
-        covered = wsum[:n] > 0
-        write_rows(y, acc[:, :n] / np.where(covered, wsum[:n], 1.0), valid[:n] & covered)
-        acc[:, :th - n], wsum[:th - n] = acc[:, n:].copy(), wsum[n:].copy()
-        acc[:, th - n:], wsum[th - n:] = 0.0, 0.0
+                progress(100.0 * done / grid.n_tiles)
+            if k + 1 == len(batches) or batches[k + 1][0] != row:
+                _finish_row(grid, row, acc, wsum, valid, write_rows)
     if progress is not None:
         progress(100.0)
+
+
+def _finish_row(grid, row, acc, wsum, valid, write_rows):
+    """Write the rows of tile row ``row`` that no later tile touches, then shift the buffers up by as many rows."""
+    th, y = grid.tile_h, grid.ys[row]
+    n = (grid.ys[row + 1] if row + 1 < len(grid.ys) else grid.height) - y
+    covered = wsum[:n] > 0
+    write_rows(y, acc[:, :n] / np.where(covered, wsum[:n], 1.0), valid[:n] & covered)
+    for buf in (acc, wsum, valid):
+        buf[..., :th - n, :] = buf[..., n:, :].copy()
+        buf[..., th - n:, :] = 0
 
 
 def _check(is_cancelled):

@@ -39,8 +39,8 @@ def _run(data, valid, tile, overlap, batch_size=3, **kw):
     written_valid = np.zeros(data.shape[1:], bool)
     rows = []
 
-    def read_rows(y, h):
-        return (data[:, y:y + h],), valid[y:y + h]
+    def read_window(y, x, h, w):
+        return (data[:, y:y + h, x:x + w],), valid[y:y + h, x:x + w]
 
     def write_rows(y, values, ok):
         rows.append((y, values.shape[1]))
@@ -48,7 +48,7 @@ def _run(data, valid, tile, overlap, batch_size=3, **kw):
         writes[y:y + values.shape[1]] += 1
         written_valid[y:y + values.shape[1]] = ok
 
-    run_tiled(grid, data.shape[0], read_rows, lambda batch: batch[0] * 1.0, write_rows, batch_size, **kw)
+    run_tiled(grid, data.shape[0], read_window, lambda batch: batch[0] * 1.0, write_rows, batch_size, **kw)
     return out, writes, written_valid, rows
 
 
@@ -67,9 +67,10 @@ def test_buffer_height_does_not_depend_on_scene_height():
         data, valid = _scene(rng, height, 30)
         reads = []
         grid = TileGrid(height, 30, 32, 8)
-        run_tiled(grid, 2, lambda y, h: reads.append(h) or ((data[:, y:y + h],), valid[y:y + h]),
+        run_tiled(grid, 2, lambda y, x, h, w: reads.append((h, w)) or ((data[:, y:y + h, x:x + w],),
+                                                                      valid[y:y + h, x:x + w]),
                   lambda b: b[0], lambda y, v, ok: None)
-        assert max(reads) == 32
+        assert max(reads) == (32, 30)
 
 
 def test_cancel_is_checked_per_batch_and_progress_reported():
@@ -92,7 +93,7 @@ def test_all_invalid_tiles_are_not_predicted():
     valid[40:, 40:] = True
     seen = []
     grid = TileGrid(64, 64, 32, 0)
-    run_tiled(grid, 1, lambda y, h: ((data[:, y:y + h],), valid[y:y + h]),
+    run_tiled(grid, 1, lambda y, x, h, w: ((data[:, y:y + h, x:x + w],), valid[y:y + h, x:x + w]),
               lambda b: seen.append(len(b[0])) or b[0], lambda y, v, ok: None, batch_size=8)
     assert sum(seen) == 1
 
