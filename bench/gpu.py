@@ -51,7 +51,7 @@ def main(argv=None):
               f"(ONNX Runtime CUDA provider {'listed' if ort_cuda else 'not available'}).")
         return
     print(f"GPU: {torch.cuda.get_device_name(0)}")
-    from bench.pipeline import model_only_seconds, run_segment
+    from bench.pipeline import model_only_seconds
     from model.runtime import load_predictor
     from model.weights import export_onnx, load_weights
 
