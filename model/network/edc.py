@@ -48,7 +48,8 @@ class EDC(nn.Module):
             opt, sr = self.optical.stages[i](opt), self.sar.stages[i](sr)
             prev = None if fused is None else self.fusion_down[i - 1](fused)
             fused, r, opt, sr = self.dchf[i](opt, sr, prev)
-            opt_first = opt if i == 0 else opt_first
+            if i == 0:
+                opt_first = opt
             feats.append(fused)
             rels.append(r)
         dec, logits = self.decoder(feats)

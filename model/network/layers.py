@@ -1,6 +1,5 @@
 """Small building blocks shared by every network in this package."""
 
-import torch
 import torch.nn.functional as F
 from torch import nn
 

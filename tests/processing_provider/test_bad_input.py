@@ -12,25 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from osgeo import gdal
-from qgis.core import QgsProcessingException, QgsProcessingFeedback
+from qgis.core import QgsProcessingException
 
 gdal.UseExceptions()
 X0, Y0 = 500000.0, 4600000.0
+from qgis_helpers import LogFeedback  # noqa: E402
+
 TRACEBACK_TEXT = ("Traceback", 'File "', "Error:  ")
-
-
-class LogFeedback(QgsProcessingFeedback):
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def pushInfo(self, info):  # noqa: N802 (QGIS API)
-        self.messages.append(info)
-        super().pushInfo(info)
-
-    def pushWarning(self, warning):  # noqa: N802
-        self.messages.append(warning)
-        super().pushWarning(warning)
 
 
 @pytest.fixture

@@ -8,22 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from osgeo import gdal
-from qgis.core import (QgsApplication, QgsPalettedRasterRenderer, QgsProcessingAlgRunnerTask, QgsProcessingContext,
+from qgis.core import (QgsApplication, QgsPalettedRasterRenderer, QgsProcessingContext,
                        QgsProcessingException, QgsProcessingFeedback, QgsProcessingModelAlgorithm,
                        QgsProcessingOutputLayerDefinition, QgsProject)
 from qgis.PyQt.QtCore import QCoreApplication
 
+from qgis_helpers import LogFeedback, run_in_task
+
 DATA = Path(__file__).parent / "data"
-
-
-class LogFeedback(QgsProcessingFeedback):
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def pushInfo(self, info):  # noqa: N802 (QGIS API)
-        self.messages.append(info)
-        super().pushInfo(info)
 
 
 def params(scene, weights, output, **extra):
@@ -120,17 +112,9 @@ def test_background_task_adds_styled_layer_to_project(provider, scene, edc_weigh
     output = tmp_path / "task.tif"
     parameters = params(scene, edc_weights, output)
     parameters["OUTPUT"] = QgsProcessingOutputLayerDefinition(str(output), project)
-    task = QgsProcessingAlgRunnerTask(alg, parameters, context, feedback)
-    done = []
-    task.executed.connect(lambda ok, results: done.append(ok and handleAlgorithmResults(alg, context, feedback)))
-    progress = []
-    feedback.progressChanged.connect(progress.append)
-    QgsApplication.taskManager().addTask(task)
-    deadline = time.monotonic() + 300
-    while not done and time.monotonic() < deadline:
-        QCoreApplication.processEvents()
-        time.sleep(0.01)
-    assert done == [True]
+    ok, _, progress = run_in_task(alg, parameters, context, feedback,
+                                  on_done=lambda ok, results: ok and handleAlgorithmResults(alg, context, feedback))
+    assert ok is True
     assert progress and max(progress) == pytest.approx(100, abs=1)
     layers = [layer for layer in project.mapLayers().values() if Path(layer.source()) == output]
     assert len(layers) == 1

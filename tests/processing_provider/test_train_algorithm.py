@@ -1,14 +1,12 @@
 """edc:train: trains in a background task, writes weights that edc:segment uses; cancel; bad folders."""
 
 import json
-import time
 
 import numpy as np
 import pytest
 from osgeo import gdal, osr
-from qgis.core import (QgsApplication, QgsProcessingAlgRunnerTask, QgsProcessingContext, QgsProcessingException,
-                       QgsProcessingFeedback)
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback
+from qgis_helpers import run_in_task
 
 CLASSES = [{"name": "land", "color": "#33a02c"}, {"name": "water", "color": "#1f78b4"}]
 
@@ -63,17 +61,8 @@ def test_background_training_gives_weights_for_segment(provider, dataset, scene,
     alg = QgsApplication.processingRegistry().createAlgorithmById("edc:train")
     context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
     weights = tmp_path / "mine.pt"
-    task = QgsProcessingAlgRunnerTask(alg, _params(dataset, weights), context, feedback)
-    done, progress = [], []
-    task.executed.connect(lambda ok, results: done.append((ok, results)))
-    feedback.progressChanged.connect(progress.append)
-    QgsApplication.taskManager().addTask(task)
-    deadline = time.monotonic() + 600
-    while not done and time.monotonic() < deadline:
-        QCoreApplication.processEvents()
-        time.sleep(0.01)
-    assert done and done[0][0], feedback.textLog()
-    results = done[0][1]
+    ok, results, progress = run_in_task(alg, _params(dataset, weights), context, feedback, timeout=600)
+    assert ok, feedback.textLog()
     assert results["OUTPUT"] == str(weights) and weights.is_file()
     assert max(progress) == pytest.approx(100, abs=1)
     assert (tmp_path / "mine_run" / "log.csv").is_file() and (tmp_path / "mine_run" / "checkpoint.pt").is_file()

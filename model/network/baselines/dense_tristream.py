@@ -121,8 +121,8 @@ class DenseTriStream(nn.Module):
             prev = None if fused is None else self.fusion_down[i - 1](fused)
             fused, gate = self.fusion[i](opt, sr, prev)
             fused = self.fusion_body[i](fused)
-            gate_first = gate if i == 0 else gate_first
-            opt_first = opt if i == 0 else opt_first
+            if i == 0:
+                gate_first, opt_first = gate, opt
             feats.append(fused)
         dec = self.decoder(feats)
         size = optical.shape[-2:]

@@ -1,0 +1,42 @@
+"""Helpers shared by the QGIS-layer tests: a feedback that keeps its messages, and running a task with the event
+loop turning as the QGIS GUI does."""
+
+import time
+
+from qgis.core import QgsApplication, QgsProcessingAlgRunnerTask, QgsProcessingFeedback
+from qgis.PyQt.QtCore import QCoreApplication
+
+
+class LogFeedback(QgsProcessingFeedback):
+    """Processing feedback that records every info and warning message."""
+
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def pushInfo(self, info):  # noqa: N802 (QGIS API)
+        self.messages.append(info)
+        super().pushInfo(info)
+
+    def pushWarning(self, warning):  # noqa: N802
+        self.messages.append(warning)
+        super().pushWarning(warning)
+
+
+def run_in_task(alg, parameters, context, feedback, on_done=None, timeout=300):
+    """Run ``alg`` in a QgsProcessingAlgRunnerTask through the task manager, turning the event loop until it ends.
+
+    Returns ``(ok, results)``; ``on_done(ok, results)``, when given, runs in the main thread as the GUI's handler would
+    and its return value replaces ``ok``.  Also returns the progress values the feedback reported."""
+    task = QgsProcessingAlgRunnerTask(alg, parameters, context, feedback)
+    done, progress = [], []
+    task.executed.connect(lambda ok, results: done.append(
+        (on_done(ok, results) if on_done else ok, results)))
+    feedback.progressChanged.connect(progress.append)
+    QgsApplication.taskManager().addTask(task)
+    deadline = time.monotonic() + timeout
+    while not done and time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    assert done, f"the task did not finish within {timeout} s"
+    return done[0][0], done[0][1], progress
