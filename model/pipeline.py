@@ -22,6 +22,7 @@ from .tiling import TileGrid, run_tiled
 NODATA_CLASS = 255
 NODATA_FLOAT = -9999.0
 STATS_SIZE = 1024  # longest side of the decimated read used for normalisation statistics
+STATS_ROWS, STATS_STRIPS = 32, 8  # of which strips of 32 rows, at most 8 of them on a large scene
 MIN_TILE = 32
 BLOCK = 256  # output GeoTIFF block size
 MAX_BATCH = 256
@@ -81,12 +82,11 @@ def _check_tiling(tile_size, overlap, batch_size, meta):
     return int(tile), int(ovl), int(batch_size)
 
 
-def _strip_read(reader, grid, small, datasets, rows=64):
-    """``reader``'s window ``grid`` resampled to ``small``'s size, read ``rows`` output rows at a time; GDAL's cached
-    blocks are dropped after each strip, so that a decimated read of a large scene does not fill GDAL's cache."""
+def _strip_read(reader, grid, small, datasets, strips):
+    """``reader``'s window ``grid`` resampled to ``small``'s size, only the output row ranges ``strips`` (stacked);
+    GDAL's cached blocks are dropped after each strip, so that a read over a large scene does not fill GDAL's cache."""
     parts = []
-    for i in range(0, small.height, rows):
-        j = min(i + rows, small.height)
+    for i, j in strips:
         y0, y1 = round(i * grid.height / small.height), round(j * grid.height / small.height)
         parts.append(reader.read(y0, y1 - y0, grid.width, out_shape=(j - i, small.width)))
         for ds in datasets:
@@ -95,7 +95,9 @@ def _strip_read(reader, grid, small, datasets, rows=64):
 
 
 def _stats_inputs(optical, opt_bands, offset, sar, sar_bands, grid):
-    """Decimated reads of both inputs over the whole output grid (for normalisation statistics)."""
+    """Decimated reads of both inputs for the normalisation statistics: at most STATS_SIZE pixels a side, and of a
+    large scene only STATS_STRIPS strips spread evenly over its height (all strips when those hold no valid pixel),
+    so that their cost does not grow with the scene."""
     scale = max(grid.width, grid.height) / STATS_SIZE
     if scale <= 1:
         small = grid
@@ -103,10 +105,17 @@ def _stats_inputs(optical, opt_bands, offset, sar, sar_bands, grid):
         w, h = max(1, round(grid.width / scale)), max(1, round(grid.height / scale))
         gt = grid.geotransform
         small = Grid((gt[0], gt[1] * grid.width / w, 0.0, gt[3], 0.0, gt[5] * grid.height / h), grid.wkt, w, h)
-    opt, opt_valid = _strip_read(BandReader(optical, opt_bands, offset), grid, small, (optical,))
+    every = [(i, min(i + STATS_ROWS, small.height)) for i in range(0, small.height, STATS_ROWS)]
+    sample = every if len(every) <= STATS_STRIPS else \
+        [every[round(k * (len(every) - 1) / (STATS_STRIPS - 1))] for k in range(STATS_STRIPS)]
+    opt_reader = BandReader(optical, opt_bands, offset)
     vrt = warped_vrt(sar, sar_bands, small)
-    sar_arr, sar_valid = _strip_read(BandReader(vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1),
-                                     small, small, (vrt, vrt._edc_source, sar))
+    sar_reader = BandReader(vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1)
+    for strips in (sample, every) if sample != every else (every,):
+        opt, opt_valid = _strip_read(opt_reader, grid, small, (optical,), strips)
+        sar_arr, sar_valid = _strip_read(sar_reader, small, small, (vrt, vrt._edc_source, sar), strips)
+        if (opt_valid & sar_valid).any():
+            break
     return opt, opt_valid, sar_arr, sar_valid
 
 
@@ -258,9 +267,12 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
     sar_vrt = warped_vrt(sar, sar_bands, grid)
     sar_reader = BandReader(sar_vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1)
 
+    tiles = TileGrid(grid.height, grid.width, tile, ovl)
+    flush_rows = set(tiles.ys[::2])
+
     def read_window(y, x, h, w):
-        if x == 0:  # a new row of tiles: drop the cached input blocks of the rows above (memory must not grow)
-            for ds in (optical, sar, sar_vrt):
+        if x == 0 and y in flush_rows:  # drop cached input blocks of the rows above (memory must not grow), every
+            for ds in (optical, sar, sar_vrt):  # other row of tiles: the next row still reads blocks of this one
                 ds.FlushCache()
         with _failure("Reading the optical raster", "check that the file is complete and readable"):
             opt, ov = opt_reader.read(y, h, w, x=x)
@@ -324,7 +336,6 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
             if want_rel:
                 extra["reliability"].write(y, np.where(valid, np.clip(values[k:k + 1], 0, 1), NODATA_FLOAT))
 
-        tiles = TileGrid(grid.height, grid.width, tile, ovl)
         channels = n_classes + (n_opt if want_cloudfree else 0) + (1 if want_rel else 0)
         report = progress or _quiet
         run_tiled(tiles, channels, read_window, predict, write_rows, batch_size=batch_size,
