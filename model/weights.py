@@ -68,7 +68,8 @@ def _load_pt(path):
     torch = _torch()
     path = _existing(path)
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        # mmap: tensors are mapped, not read, so read_metadata costs little even before load_weights reads them
+        blob = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:  # zip/pickle errors of every kind mean the same thing to the user
         raise _damaged(path, f"cannot be read ({type(exc).__name__})") from None
     if not isinstance(blob, dict) or not isinstance(blob.get("metadata_json"), str) or \
