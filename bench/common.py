@@ -44,6 +44,14 @@ def bench_weights(workdir, preset="small"):
     return random_weights(Path(workdir) / f"edc_{preset}_random.pt", preset)
 
 
+def random_batches(n_tiles, tile, batch_size, n_optical=3, n_sar=1, seed=0):
+    """``n_tiles`` random normalised tiles as (optical, SAR) float32 batches of at most ``batch_size``."""
+    rng = np.random.default_rng(seed)
+    sizes = [min(batch_size, n_tiles - i) for i in range(0, n_tiles, batch_size)]
+    return [(rng.random((b, n_optical, tile, tile), dtype=np.float32),
+             rng.random((b, n_sar, tile, tile), dtype=np.float32)) for b in sizes]
+
+
 def _pattern(y0, x0, h, w, seed, bands):
     yy, xx = np.mgrid[y0:y0 + h, x0:x0 + w].astype(np.float32)
     rng = np.random.default_rng(seed + y0 * 7919 + x0)

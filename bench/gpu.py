@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import bench_weights, header, make_scene
+from bench.common import bench_weights, header, make_scene, random_batches
 
 
 def torch_throughput(model, batches, half):
@@ -51,7 +51,8 @@ def main(argv=None):
               f"(ONNX Runtime CUDA provider {'listed' if ort_cuda else 'not available'}).")
         return
     print(f"GPU: {torch.cuda.get_device_name(0)}")
-    from bench.pipeline import model_only_seconds
+    from bench.pipeline import model_only_seconds, run_segment
+    from bench.runtimes import throughput
     from model.runtime import load_predictor
     from model.weights import export_onnx, load_weights
 
@@ -59,11 +60,8 @@ def main(argv=None):
     work.mkdir(parents=True, exist_ok=True)
     pt = bench_weights(work, "small")
     model, meta = load_weights(pt)
-    rng = np.random.default_rng(0)
     n_opt, n_sar = len(meta["inputs"]["optical"]["bands"]), len(meta["inputs"]["sar"]["bands"])
-    batches = [(rng.random((args.batch_size, n_opt, args.tile, args.tile), dtype=np.float32),
-                rng.random((args.batch_size, n_sar, args.tile, args.tile), dtype=np.float32))
-               for _ in range(max(1, args.tiles // args.batch_size))]
+    batches = random_batches(args.tiles, args.tile, args.batch_size, n_opt, n_sar)
     fp32, ref = torch_throughput(model, batches, half=False)
     fp16, out16 = torch_throughput(model, batches, half=True)
     agree16 = np.mean([np.mean(a.argmax(1) == b.argmax(1)) for a, b in zip(ref, out16)])
@@ -73,23 +71,16 @@ def main(argv=None):
         onnx = work / "edc_bench.onnx"
         export_onnx(model.cpu(), meta, onnx)
         predictor = load_predictor(onnx, device="cuda", batch_size=args.batch_size, log=lambda m: None)
-        predictor.predict(*batches[0])
-        start = time.perf_counter()
-        for b in batches:
-            predictor.predict(*b)
-        seconds = time.perf_counter() - start
-        print(f"ONNX Runtime {predictor.device}: {sum(b[0].shape[0] for b in batches) * args.tile ** 2 / seconds / 1e6:.1f} Mpx/s")
+        mpx, _ = throughput(predictor, batches)
+        print(f"ONNX Runtime {predictor.device}: {mpx:.1f} Mpx/s")
     else:
         print("ONNX Runtime: no CUDA execution provider in this installation; skipped.")
 
     optical, sar = make_scene(work, args.size)
-    from model.pipeline import segment
-    start = time.perf_counter()
-    result = segment(optical, sar, pt, work / "landcover_gpu.tif", device="cuda", batch_size=args.batch_size)
-    seconds = time.perf_counter() - start
-    from model.tiling import TileGrid
-    n_tiles = TileGrid(result.height, result.width, result.tile_size, result.overlap).n_tiles
-    forward = model_only_seconds(pt, n_tiles, result.tile_size, args.batch_size, device="cuda")
+    run_segment(*make_scene(work, 512), pt, work / "warmup_gpu.tif", args.batch_size, device="cuda")
+    seconds, n_tiles, tile, result = run_segment(optical, sar, pt, work / "landcover_gpu.tif", args.batch_size,
+                                                 device="cuda")
+    forward = model_only_seconds(pt, n_tiles, tile, args.batch_size, device="cuda")
     print(f"segment() {args.size}x{args.size} on {result.device}: {seconds:.1f} s; forward passes alone {forward:.1f} s; "
           f"pipeline overhead ratio on the GPU: {seconds / forward:.2f}")
 

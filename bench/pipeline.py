@@ -42,11 +42,11 @@ def model_only_seconds(weights, n_tiles, tile, batch_size, n_optical=3, n_sar=1,
     return time.perf_counter() - start
 
 
-def run_segment(optical, sar, weights, output, batch_size):
+def run_segment(optical, sar, weights, output, batch_size, device="cpu"):
     from model.pipeline import segment
     from model.tiling import TileGrid
     start = time.perf_counter()
-    result = segment(optical, sar, weights, output, device="cpu", batch_size=batch_size)
+    result = segment(optical, sar, weights, output, device=device, batch_size=batch_size)
     seconds = time.perf_counter() - start
     tiles = TileGrid(result.height, result.width, result.tile_size, result.overlap)
     return seconds, tiles.n_tiles, min(result.tile_size, result.height), result
