@@ -50,6 +50,14 @@ def normalize(array, stats, spec=None):
     return ((np.asarray(array, np.float32) - offset) / scale).astype(np.float32, copy=False)
 
 
+def normalize_inplace(array, stats):
+    """:func:`normalize` of a float32 ``array`` (C, ...) written over it (no temporary copies); returns it."""
+    offset, scale = _columns(stats, np.ndim(array))
+    array -= offset
+    array /= scale
+    return array
+
+
 def denormalize(array, stats, spec=None):
     """Inverse of :func:`normalize`: back to the units of the input raster (float32)."""
     offset, scale = _columns(stats, np.ndim(array))

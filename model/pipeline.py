@@ -7,6 +7,7 @@ import os
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +17,15 @@ import numpy as np
 from . import normalization
 from .errors import EDCCancelled, EDCError, EDCInputError
 from .metadata import MAX_TILE, class_colors_rgb
-from .raster_io import BandReader, Grid, gdal_modules, open_raster, output_grid, select_bands, warped_vrt
+from .raster_io import BandReader, Grid, RowCache, gdal_modules, open_raster, output_grid, select_bands, warped_vrt
 from .tiling import TileGrid, run_tiled
 
 NODATA_CLASS = 255
 NODATA_FLOAT = -9999.0
-STATS_SIZE = 1024  # longest side of the decimated read used for normalisation statistics
-STATS_ROWS, STATS_STRIPS = 32, 8  # of which strips of 32 rows, at most 8 of them on a large scene
+STATS_SIZE = 1024  # a scene up to this many pixels a side gives its statistics from all its pixels
+STATS_WINDOW, STATS_WINDOWS = 256, 4  # a larger one from 4 x 4 windows of 256 pixels spread over it,
+STATS_STEP = 2  # every other pixel of them (262144 pixels in all, as many as 8 strips of the whole-scene read)
+STATS_ROWS = 32  # rows per strip of a whole-scene read
 MIN_TILE = 32
 BLOCK = 256  # output GeoTIFF block size
 MAX_BATCH = 256
@@ -94,28 +97,61 @@ def _strip_read(reader, grid, small, datasets, strips):
     return np.concatenate([p[0] for p in parts], axis=1), np.concatenate([p[1] for p in parts], axis=0)
 
 
+def _window_starts(length, size, count, block, offset):
+    """``count`` starts of windows of ``size`` spread evenly over ``length``, each moved back onto a boundary of the
+    file's ``block`` grid (the window's pixels then come from as few compressed blocks as possible)."""
+    starts = set()
+    for k in range(count):
+        start = round(k * (length - size) / max(count - 1, 1))
+        snapped = (offset + start) // block * block - offset
+        starts.add(min(max(snapped if snapped >= 0 else start, 0), length - size))
+    return sorted(starts)
+
+
+def _stats_windows(optical, opt_bands, offset, sar, sar_bands, grid):
+    """Reads of STATS_WINDOWS x STATS_WINDOWS windows of STATS_WINDOW pixels spread over a large scene (every
+    STATS_STEP-th pixel), side by side: (C, h, w * n) and the valid mask for each input.  Aligned on the optical
+    file's blocks, they decode a small share of the scene (1/16 of a 4096 x 4096 one), which strips across the
+    whole width cannot."""
+    size_y, size_x = min(STATS_WINDOW, grid.height), min(STATS_WINDOW, grid.width)
+    block_x, block_y = optical.GetRasterBand(opt_bands[0]).GetBlockSize()
+    ys = _window_starts(grid.height, size_y, STATS_WINDOWS, block_y, offset[1])
+    xs = _window_starts(grid.width, size_x, STATS_WINDOWS, block_x, offset[0])
+    opt_reader = BandReader(optical, opt_bands, offset)
+    vrt = warped_vrt(sar, sar_bands, grid)
+    sar_reader = BandReader(vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1)
+    shape = (-(-size_y // STATS_STEP), -(-size_x // STATS_STEP))  # every STATS_STEP-th pixel of a window
+    parts = [(opt_reader.read(y, size_y, size_x, x=x, out_shape=shape),
+              sar_reader.read(y, size_y, size_x, x=x, out_shape=shape)) for y in ys for x in xs]
+    for ds in (optical, vrt, vrt._edc_source, sar):
+        ds.FlushCache()
+    opt_parts, sar_parts = zip(*parts)
+    return (np.concatenate([p[0] for p in opt_parts], axis=-1), np.concatenate([p[1] for p in opt_parts], axis=-1),
+            np.concatenate([p[0] for p in sar_parts], axis=-1), np.concatenate([p[1] for p in sar_parts], axis=-1))
+
+
 def _stats_inputs(optical, opt_bands, offset, sar, sar_bands, grid):
-    """Decimated reads of both inputs for the normalisation statistics: at most STATS_SIZE pixels a side, and of a
-    large scene only STATS_STRIPS strips spread evenly over its height (all strips when those hold no valid pixel),
-    so that their cost does not grow with the scene."""
+    """Samples of both inputs for the normalisation statistics, so that their cost does not grow with the scene.
+
+    A scene of at most STATS_SIZE pixels a side is read whole.  A larger one: windows spread over it at full
+    resolution (``_stats_windows``); when those hold no pixel valid in both inputs, a decimated read of the whole
+    scene (at most STATS_SIZE pixels a side, in strips, GDAL's cache dropped after each)."""
     scale = max(grid.width, grid.height) / STATS_SIZE
-    if scale <= 1:
-        small = grid
-    else:
+    if scale > 1:
+        opt, opt_valid, sar_arr, sar_valid = _stats_windows(optical, opt_bands, offset, sar, sar_bands, grid)
+        if (opt_valid & sar_valid).any():
+            return opt, opt_valid, sar_arr, sar_valid
         w, h = max(1, round(grid.width / scale)), max(1, round(grid.height / scale))
         gt = grid.geotransform
         small = Grid((gt[0], gt[1] * grid.width / w, 0.0, gt[3], 0.0, gt[5] * grid.height / h), grid.wkt, w, h)
-    every = [(i, min(i + STATS_ROWS, small.height)) for i in range(0, small.height, STATS_ROWS)]
-    sample = every if len(every) <= STATS_STRIPS else \
-        [every[round(k * (len(every) - 1) / (STATS_STRIPS - 1))] for k in range(STATS_STRIPS)]
+    else:
+        small = grid
+    strips = [(i, min(i + STATS_ROWS, small.height)) for i in range(0, small.height, STATS_ROWS)]
     opt_reader = BandReader(optical, opt_bands, offset)
     vrt = warped_vrt(sar, sar_bands, small)
     sar_reader = BandReader(vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1)
-    for strips in (sample, every) if sample != every else (every,):
-        opt, opt_valid = _strip_read(opt_reader, grid, small, (optical,), strips)
-        sar_arr, sar_valid = _strip_read(sar_reader, small, small, (vrt, vrt._edc_source, sar), strips)
-        if (opt_valid & sar_valid).any():
-            break
+    opt, opt_valid = _strip_read(opt_reader, grid, small, (optical,), strips)
+    sar_arr, sar_valid = _strip_read(sar_reader, small, small, (vrt, vrt._edc_source, sar), strips)
     return opt, opt_valid, sar_arr, sar_valid
 
 
@@ -263,27 +299,41 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
     log(f"Output grid: {grid.width} x {grid.height} pixels; tiles of {min(tile, grid.height)} x "
         f"{min(tile, grid.width)} with {ovl} px overlap, batches of {batch_size}.")
 
-    opt_reader = BandReader(optical, opt_bands, offset)
-    sar_vrt = warped_vrt(sar, sar_bands, grid)
-    sar_reader = BandReader(sar_vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1)
+    def normalizer(stats):
+        def transform(data):
+            data = normalization.normalize_inplace(data, stats)  # a fresh float32 array from the reader
+            if not np.isfinite(data).all():  # NaN/inf inputs (invalid anyway) or an overflow of a huge value
+                np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+            return data
+        return transform
 
+    sar_vrt = warped_vrt(sar, sar_bands, grid)
+    chunk_rows = RowCache.chunk_rows
+    opt_rows = RowCache(BandReader(optical, opt_bands, offset), grid.width, grid.height,
+                        chunk_rows(optical.GetRasterBand(opt_bands[0]).GetBlockSize()[1]), align=offset[1],
+                        datasets=(optical,), transform=normalizer(opt_stats))
+    sar_rows = RowCache(BandReader(sar_vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1), grid.width,
+                        grid.height, chunk_rows(sar_vrt.GetRasterBand(1).GetBlockSize()[1]),
+                        datasets=(sar_vrt, sar_vrt._edc_source, sar), transform=normalizer(sar_stats))
     tiles = TileGrid(grid.height, grid.width, tile, ovl)
-    flush_rows = set(tiles.ys[::2])
+
+    def read_sar(y, x, h, w):
+        with _failure("Reading (reprojecting) the SAR raster", "check that the file is complete and readable"):
+            return sar_rows.read(y, h, x, w)
 
     def read_window(y, x, h, w):
-        if x == 0 and y in flush_rows:  # drop cached input blocks of the rows above (memory must not grow), every
-            for ds in (optical, sar, sar_vrt):  # other row of tiles: the next row still reads blocks of this one
-                ds.FlushCache()
-        with _failure("Reading the optical raster", "check that the file is complete and readable"):
-            opt, ov = opt_reader.read(y, h, w, x=x)
-        with _failure("Reading (reprojecting) the SAR raster", "check that the file is complete and readable"):
-            sr, sv = sar_reader.read(y, h, w, x=x)
+        # the SAR window is read (and warped) in a second thread while this one reads (and decodes) the optical one;
+        # GDAL and numpy release the GIL, and each dataset is used by one thread only
+        sar_job = sar_reader.submit(read_sar, y, x, h, w)
+        try:
+            with _failure("Reading the optical raster", "check that the file is complete and readable"):
+                opt, ov = opt_rows.read(y, h, x, w)
+        finally:
+            sr, sv = sar_job.result()
         valid = ov & sv
-        opt = np.nan_to_num(normalization.normalize(opt, opt_stats), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        sr = np.nan_to_num(normalization.normalize(sr, sar_stats), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        opt[:, ~valid] = 0.0
-        sr[:, ~valid] = 0.0
-        return (opt, sr), valid
+        if valid.all():  # the usual case: views of the cached rows, copied once when the batch is stacked
+            return (opt, sr), valid
+        return (np.where(valid, opt, np.float32(0)), np.where(valid, sr, np.float32(0))), valid
 
     want_cloudfree, want_rel = cloudfree_path is not None, reliability_path is not None
 
@@ -301,6 +351,7 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
     created = []
     counts = np.zeros(n_classes, np.int64)
     extra = {}
+    sar_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edc-sar-reader")
     try:
         with _failure("Creating the output", WRITE_HINT):
             land = _Output(gdal, paths["land cover"], grid, 1, gdal.GDT_Byte, NODATA_CLASS, "NEAREST")
@@ -322,12 +373,12 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
                 _write_rows(y, values, valid)
 
         def _write_rows(y, values, valid):
-            probs = values[:n_classes]
-            classes = np.where(valid, probs.argmax(0), NODATA_CLASS).astype(np.uint8)
-            counts[:] += np.bincount(classes[valid], minlength=n_classes)[:n_classes]
+            classes, confidence = argmax_max(values[:n_classes])
+            classes[~valid] = NODATA_CLASS
+            counts[:] += np.bincount(classes.ravel(), minlength=NODATA_CLASS + 1)[:n_classes]
             land.write(y, classes[None])
             if "confidence" in extra:
-                extra["confidence"].write(y, np.where(valid, probs.max(0), NODATA_FLOAT)[None])
+                extra["confidence"].write(y, np.where(valid, confidence, NODATA_FLOAT)[None])
             k = n_classes
             if want_cloudfree:
                 cf = normalization.denormalize(values[k:k + n_opt], opt_stats)
@@ -339,7 +390,8 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
         channels = n_classes + (n_opt if want_cloudfree else 0) + (1 if want_rel else 0)
         report = progress or _quiet
         run_tiled(tiles, channels, read_window, predict, write_rows, batch_size=batch_size,
-                  progress=lambda pct: report(min(95.0, 0.95 * pct)), is_cancelled=is_cancelled)
+                  progress=lambda pct: report(min(95.0, 0.95 * pct)), is_cancelled=is_cancelled,
+                  prefetch=getattr(predictor, "on_gpu", False))  # on the CPU: read between the passes
         if is_cancelled is not None and is_cancelled():
             raise EDCCancelled("Cancelled by the user; no output was written.")
         with _failure("Writing the output", WRITE_HINT):
@@ -354,6 +406,7 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
         raise EDCInputError("Not enough memory for this tile size and batch size; reduce the tile size or the batch "
                             "size.") from None
     finally:
+        sar_reader.shutdown(wait=True)
         for out in created:
             out.discard()
 
@@ -366,6 +419,17 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
         class_stats=class_stats, device=predictor.device, width=grid.width, height=grid.height,
         geotransform=tuple(grid.geotransform), crs_wkt=grid.wkt, trained=meta["trained"], tile_size=tile,
         overlap=ovl, batch_size=batch_size, seconds=time.time() - started)
+
+
+def argmax_max(probs):
+    """Index (uint8) and value of the largest of ``probs`` (C, H, W) along C, the first one on ties.  One pass per
+    class: several times faster than ``ndarray.argmax(0)``, which walks the first axis with a stride of H x W."""
+    best = probs[0].copy()
+    index = np.zeros(best.shape, np.uint8)
+    for k in range(1, probs.shape[0]):
+        index[probs[k] > best] = k
+        np.maximum(best, probs[k], out=best)
+    return index, best
 
 
 WRITE_HINT = "check that the output folder has free space and is writable, then run again"

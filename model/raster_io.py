@@ -184,6 +184,10 @@ class BandReader:
 
     def __init__(self, ds, bands, offset=(0, 0), alpha=None):
         self.ds, self.bands, self.offset, self.alpha = ds, list(bands), offset, alpha
+        gdal, _ = gdal_modules()
+        # integer bands are always finite: no need to look for NaN or infinity there
+        self.floating = any(gdal.GetDataTypeName(ds.GetRasterBand(b).DataType).startswith(("Float", "CFloat"))
+                            for b in self.bands)
 
     def read(self, y, height, width, x=0, out_shape=None):
         """Rows ``y .. y + height``, columns ``x .. x + width`` of the window -> (data (C, h, w) float32, valid)."""
@@ -199,5 +203,62 @@ class BandReader:
         if self.alpha is not None:
             valid &= self.ds.GetRasterBand(self.alpha).ReadAsArray(xoff, yoff, width, height, buf_xsize=bw,
                                                                    buf_ysize=bh) > 0
-        valid &= np.isfinite(data).all(axis=0)
+        if self.floating:
+            valid &= np.isfinite(data).all(axis=0)
         return data, valid
+
+
+class RowCache:
+    """The rows of a :class:`BandReader`'s window around the current read, for reads that move down the raster (as
+    tiled inference does: one row of tiles after another, each overlapping the one above).
+
+    Rows are read in chunks of whole rows of the file's blocks, full width, once each: every compressed block is
+    decoded and every warped block computed exactly once, and GDAL's cached copies (of ``datasets``) are dropped after
+    each chunk, so GDAL's cache does not grow with the scene.  ``transform(data)`` (normalisation, say) runs once per
+    chunk.  What is held is at most the last read's rows plus one chunk, full width: memory grows with the scene's
+    width, not its height.  ``read`` returns views of arrays that are never modified afterwards (a new chunk makes new
+    arrays), so a caller may keep them while later rows are read from another thread.
+    """
+
+    def __init__(self, reader, width, height, chunk, align=0, datasets=(), transform=None):
+        self.reader, self.width, self.height = reader, width, height
+        self.chunk, self.align = max(1, int(chunk)), int(align)
+        self.datasets, self.transform = tuple(datasets), transform
+        self.start = self.end = 0
+        self.data = self.valid = None
+
+    @staticmethod
+    def chunk_rows(block_rows, minimum=256, maximum=1024):
+        """Chunk height: whole rows of blocks, at least ``minimum`` rows where blocks are short (strips, scanlines),
+        ``minimum`` where one block row is taller than ``maximum`` (whole-image blocks)."""
+        block_rows = max(1, int(block_rows))
+        if block_rows > maximum:
+            return minimum
+        return -(-minimum // block_rows) * block_rows
+
+    def _boundary_after(self, row):
+        return min(self.height, ((row + self.align) // self.chunk + 1) * self.chunk - self.align)
+
+    def read(self, y, height, x, width):
+        """Rows ``y .. y + height``, columns ``x .. x + width`` -> (data (C, h, w), valid (h, w)), views."""
+        if y < self.start:
+            raise ValueError(f"RowCache reads move down the raster: row {y} is above row {self.start}")
+        if self.data is None or y >= self.end:  # first read, or a jump past everything held
+            self.data = self.valid = None
+            self.start = self.end = max(0, ((y + self.align) // self.chunk) * self.chunk - self.align)
+        parts = [] if self.data is None else [(self.data, self.valid)]
+        while self.end < min(y + height, self.height):
+            stop = self._boundary_after(self.end)
+            data, valid = self.reader.read(self.end, stop - self.end, self.width)
+            for ds in self.datasets:
+                ds.FlushCache()
+            parts.append((data if self.transform is None else self.transform(data), valid))
+            self.end = stop
+        if len(parts) > 1:  # new arrays: views handed out earlier stay as they were
+            self.data = np.concatenate([p[0] for p in parts], axis=1)
+            self.valid = np.concatenate([p[1] for p in parts], axis=0)
+        else:
+            self.data, self.valid = parts[0]
+        skip, self.start = y - self.start, y
+        self.data, self.valid = self.data[:, skip:], self.valid[skip:]
+        return self.data[:, :height, x:x + width], self.valid[:height, x:x + width]

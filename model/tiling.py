@@ -1,8 +1,9 @@
 """Tiled inference engine: overlapping tiles, batched prediction, smooth blending, rows written as they complete.
 
-The engine knows nothing about models or files.  A reader thread asks ``read_window(y, x, h, w)`` for the tiles of
-the next batch while the current batch goes to ``predict``; the engine blends the overlapping predictions with a
-weight that ramps down towards tile edges (never to zero) and hands finished rows to ``write_rows``.  Inputs are held
+The engine knows nothing about models or files.  It asks ``read_window(y, x, h, w)`` for the tiles of a batch
+(with ``prefetch``, from a reader thread, one batch ahead of ``predict``); the engine blends the overlapping
+predictions with a weight that ramps down towards tile edges (never to zero) and hands finished rows to
+``write_rows``.  Inputs are held
 for two batches of tiles, blending buffers for one tile height of rows: memory does not grow with the scene height.
 """
 
@@ -54,12 +55,16 @@ class TileGrid:
         return len(self.ys) * len(self.xs)
 
 
-def run_tiled(grid, channels, read_window, predict, write_rows, batch_size=4, progress=None, is_cancelled=None):
+def run_tiled(grid, channels, read_window, predict, write_rows, batch_size=4, progress=None, is_cancelled=None,
+              prefetch=True):
     """Run tiled inference over ``grid``.
 
     - ``read_window(y, x, h, w)`` -> ``(inputs, valid)``: a tuple of arrays (C_i, h, w) and a bool mask (h, w).
-      It is called from one reader thread (never concurrently), one batch of tiles ahead of ``predict``, so that
-      reading overlaps with the network.
+      Tiles are read in order (rows of tiles top to bottom, left to right in a row), never concurrently.  With
+      ``prefetch`` a reader thread reads one batch of tiles ahead of ``predict``, so that reading overlaps with the
+      network: right where the network runs on a GPU.  Where it runs on the CPU and keeps every core busy, a reader
+      thread only slows its threads down (by more than the reading takes), so there ``prefetch=False`` reads each
+      batch when it is needed, between the network's passes.
     - ``predict(batch)`` with ``batch`` a tuple of arrays (B, C_i, tile_h, tile_w) -> float array
       (B, channels, tile_h, tile_w).
     - ``write_rows(y, values, valid)``: finished rows ``y .. y + h``: blended values (channels, h, width) and the
@@ -81,7 +86,7 @@ def run_tiled(grid, channels, read_window, predict, write_rows, batch_size=4, pr
         return [read_window(grid.ys[row], x, th, tw) for x in xs]
 
     done = 0
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="edc-reader") as reader:
+    with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="edc-reader") if prefetch else _Inline()) as reader:
         ahead = reader.submit(read_batch, 0)
         for k, (row, xs) in enumerate(batches):
             try:
@@ -119,6 +124,31 @@ def _finish_row(grid, row, acc, wsum, valid, write_rows):
     for buf in (acc, wsum, valid):
         buf[..., :th - n, :] = buf[..., n:, :].copy()
         buf[..., th - n:, :] = 0
+
+
+class _Inline:
+    """Stands in for the reader thread without ``prefetch``: ``submit`` returns a job that runs when its result is
+    asked for."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def submit(self, fn, *args):
+        return _Job(fn, args)
+
+
+class _Job:
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+
+    def result(self):
+        return self.fn(*self.args)
+
+    def cancel(self):
+        return True
 
 
 def _check(is_cancelled):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from model.normalization import compute_stats, denormalize, normalize
+from model.normalization import compute_stats, denormalize, normalize, normalize_inplace
 
 PCT = {"method": "percentile", "low": 2, "high": 98}
 
@@ -45,3 +45,12 @@ def test_fixed_mean_std():
     assert out[0, 0, 0] == 1.0 and out[1, 0, 0] == -2.0
     with pytest.raises(ValueError):
         compute_stats(array[:1], np.ones((3, 3), bool), spec)
+
+
+def test_normalize_inplace_equals_normalize_and_writes_over_its_input():
+    rng = np.random.default_rng(1)
+    array = rng.normal(100, 30, (3, 20, 30)).astype(np.float32)
+    stats = compute_stats(array, np.ones((20, 30), bool), {"method": "percentile", "low": 2, "high": 98})
+    expected = normalize(array, stats)
+    out = normalize_inplace(array, stats)
+    assert out is array and np.allclose(out, expected, atol=1e-6)

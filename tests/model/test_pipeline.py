@@ -498,3 +498,39 @@ def test_killed_run_leaves_the_previous_file(tiny_weights, make_pair, tmp_path):
     assert child.returncode == -signal.SIGKILL
     assert out.read_bytes() == b"previous result" and not conf.exists()
     assert all(p.name.startswith(".") for p in tmp_path.iterdir() if p.name not in (out.name, optical.name, sar.name))
+
+
+def test_argmax_max_matches_numpy_including_ties():
+    from model.pipeline import argmax_max
+    rng = np.random.default_rng(3)
+    for channels in (1, 2, 5):
+        probs = rng.integers(0, 4, (channels, 17, 23)).astype(np.float32)  # many ties
+        index, best = argmax_max(probs)
+        assert index.dtype == np.uint8
+        assert (index == probs.argmax(0)).all() and (best == probs.max(0)).all()
+
+
+def test_statistics_windows_of_a_large_scene_lie_on_the_optical_blocks():
+    from model.pipeline import STATS_WINDOW, _window_starts
+    starts = _window_starts(4096, STATS_WINDOW, 4, 256, 0)
+    assert starts == [0, 1280, 2560, 3840]
+    # a cropped grid (offset 100): starts move back onto the file's 256-pixel blocks, within the grid
+    starts = _window_starts(3000, STATS_WINDOW, 4, 256, 100)
+    assert all((s + 100) % 256 == 0 or s == 0 for s in starts) and max(starts) <= 3000 - STATS_WINDOW
+    assert _window_starts(300, 256, 4, 512, 0) == [0]
+
+
+def test_statistics_fall_back_to_the_whole_scene_when_the_windows_hold_no_valid_pixel(tiny_weights, raster_writer,
+                                                                                     monkeypatch, tmp_path):
+    import model.runtime
+    from model.weights import read_metadata
+    monkeypatch.setattr(model.runtime, "load_predictor", lambda path, **kw: ThresholdNet(read_metadata(path)))
+    rng = np.random.default_rng(0)
+    optical = np.zeros((3, 1100, 1100), np.uint8)  # nodata 0 everywhere but a corner no statistics window covers
+    optical[:, 1060:, 1060:] = rng.integers(1, 255, (3, 40, 40))
+    opt = raster_writer(tmp_path / "o.tif", optical, nodata=0)
+    sar = raster_writer(tmp_path / "s.tif", rng.normal(0, 1, (1, 1100, 1100)).astype(np.float32))
+    result = segment(opt, sar, tiny_weights, tmp_path / "lc.tif", tile_size=256, overlap=32)
+    lc = gdal.Open(str(tmp_path / "lc.tif")).ReadAsArray()
+    assert (lc[1060:, 1060:] != 255).all() and (lc[:1060] == 255).all()
+    assert sum(s["pixels"] for s in result.class_stats) == 40 * 40

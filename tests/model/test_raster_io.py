@@ -93,3 +93,63 @@ def test_validity_combines_band_masks_alpha_and_finite_values(tmp_path, optical,
     grid = Grid((499990.0, 10.0, 0.0, 4600010.0, 0.0, -10.0), ds.GetProjection(), 8, 8)
     data, valid = BandReader(warped_vrt(ds, [1, 2], grid, "near"), [1, 2], alpha=3).read(0, 8, 8)
     assert not valid[0].any() and not valid[:, 0].any() and not valid[2, 2] and valid[4:7, 4:7].all()
+
+
+class _CountingReader:
+    """A BandReader stand-in over an array: records every read (row, rows, width)."""
+
+    def __init__(self, array):
+        self.array, self.reads = array, []
+
+    def read(self, y, height, width, x=0, out_shape=None):
+        self.reads.append((y, height, width))
+        block = self.array[:, y:y + height, x:x + width].astype(np.float32)
+        return block, block[0] > 0
+
+
+def test_row_cache_reads_each_chunk_once_on_block_boundaries_and_keeps_earlier_views():
+    from model.raster_io import RowCache
+    rng = np.random.default_rng(0)
+    array = rng.integers(0, 9, (2, 300, 50)).astype(np.float32)
+    reader = _CountingReader(array)
+    transformed = []
+    cache = RowCache(reader, 50, 300, chunk=64, align=10, transform=lambda d: transformed.append(d.shape) or d * 2)
+    views = []
+    for y in (0, 40, 80, 120, 160, 200, 240, 268):  # rows of tiles of 32 rows overlapping by 8, 268 = 300 - 32
+        for x in (0, 18):
+            data, valid = cache.read(y, 32, x, 32)
+            assert (data == 2 * array[:, y:y + 32, x:x + 32]).all()
+            assert (valid == (array[0, y:y + 32, x:x + 32] > 0)).all()
+            views.append((y, x, data))
+    # chunks end where (row + align) is a multiple of 64: 54, 118, 182, 246, then the last row
+    assert reader.reads == [(0, 54, 50), (54, 64, 50), (118, 64, 50), (182, 64, 50), (246, 54, 50)]
+    assert len(transformed) == len(reader.reads)  # the transform runs once per chunk
+    for y, x, data in views:  # views handed out earlier are left as they were
+        assert (data == 2 * array[:, y:y + 32, x:x + 32]).all()
+    with pytest.raises(ValueError, match="move down"):
+        cache.read(100, 32, 0, 32)
+
+
+def test_row_cache_chunk_rows_are_whole_block_rows():
+    from model.raster_io import RowCache
+    assert RowCache.chunk_rows(256) == 256
+    assert RowCache.chunk_rows(128) == 256
+    assert RowCache.chunk_rows(1) == 256
+    assert RowCache.chunk_rows(100) == 300
+    assert RowCache.chunk_rows(512) == 512
+    assert RowCache.chunk_rows(10000) == 256  # one block for the whole image: do not read it whole
+
+
+def test_row_cache_with_a_real_warped_sar_matches_direct_reads(tmp_path, optical, write):
+    from model.raster_io import RowCache
+    sar = write("s.tif", np.random.default_rng(1).normal(0, 1, (1, 30, 25)).astype(np.float32),
+                gt=(499990.0, 20.0, 0.0, 4600010.0, 0.0, -20.0))
+    opt_ds, sar_ds = open_raster(optical, "optical"), open_raster(sar, "SAR")
+    grid, _ = output_grid(opt_ds, sar_ds)
+    vrt = warped_vrt(sar_ds, [1], grid)
+    direct = BandReader(vrt, [1], alpha=2)
+    cache = RowCache(BandReader(vrt, [1], alpha=2), grid.width, grid.height, chunk=16, datasets=(vrt, sar_ds))
+    for y in range(0, grid.height - 20, 12):
+        a, av = cache.read(y, 20, 5, 30)
+        b, bv = direct.read(y, 20, 30, x=5)
+        assert (av == bv).all() and np.array_equal(a[:, av], b[:, bv])

@@ -103,8 +103,9 @@ DTYPES = [np.uint8, np.int16, np.uint16, np.int32, np.float32, np.float64]
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(height=st.integers(1, 90), width=st.integers(1, 90), tile=st.integers(32, 80), data=st.data(),
-       dtype=st.sampled_from(DTYPES), batch=st.integers(1, 5), seed=st.integers(0, 2 ** 16))
-def test_property_engine_covers_every_valid_pixel_exactly_once(height, width, tile, data, dtype, batch, seed):
+       dtype=st.sampled_from(DTYPES), batch=st.integers(1, 5), seed=st.integers(0, 2 ** 16), prefetch=st.booleans())
+def test_property_engine_covers_every_valid_pixel_exactly_once(height, width, tile, data, dtype, batch, seed,
+                                                               prefetch):
     overlap = data.draw(st.integers(0, tile // 2))
     rng = np.random.default_rng(seed)
     info = np.iinfo(dtype) if np.issubdtype(dtype, np.integer) else np.finfo(np.float32)
@@ -115,7 +116,31 @@ def test_property_engine_covers_every_valid_pixel_exactly_once(height, width, ti
     raster[holes] = nodata
     valid = (raster != nodata).all(axis=0)
     inputs = np.where(valid, raster, 0).astype(np.float32)  # as the pipeline does: nodata is not fed to the model
-    out, writes, ok, _ = _run(inputs, valid, tile, overlap, batch_size=batch)
+    out, writes, ok, _ = _run(inputs, valid, tile, overlap, batch_size=batch, prefetch=prefetch)
     assert (writes == 1).all()  # every pixel written exactly once
     assert (ok == valid).all()  # nodata exactly where an input is nodata
     np.testing.assert_allclose(out[:, valid], raster.astype(np.float32)[:, valid], rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("prefetch", [True, False])
+def test_reads_run_in_order_one_batch_ahead_only_with_prefetch(prefetch):
+    import threading
+    data, valid = _scene(np.random.default_rng(4), 100, 100)
+    events, readers = [], set()
+
+    def read_window(y, x, h, w):
+        events.append(("read", y, x))
+        readers.add(threading.current_thread() is threading.main_thread())
+        return (data[:, y:y + h, x:x + w],), valid[y:y + h, x:x + w]
+
+    def predict(batch):
+        events.append(("predict",))
+        return batch[0]
+
+    run_tiled(TileGrid(100, 100, 40, 10), 2, read_window, predict, lambda y, v, ok: None, batch_size=3,
+              prefetch=prefetch)
+    reads = [e[1:] for e in events if e[0] == "read"]
+    assert reads == sorted(reads)  # rows of tiles top to bottom, left to right
+    assert readers == {not prefetch}  # a reader thread only with prefetch
+    if not prefetch:  # each batch is read when it is needed, between the network's passes
+        assert [e[0] for e in events[:8]] == ["read"] * 3 + ["predict"] + ["read"] * 3 + ["predict"]
