@@ -299,22 +299,15 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
     log(f"Output grid: {grid.width} x {grid.height} pixels; tiles of {min(tile, grid.height)} x "
         f"{min(tile, grid.width)} with {ovl} px overlap, batches of {batch_size}.")
 
-    def normalizer(stats):
-        def transform(data):
-            data = normalization.normalize_inplace(data, stats)  # a fresh float32 array from the reader
-            if not np.isfinite(data).all():  # NaN/inf inputs (invalid anyway) or an overflow of a huge value
-                np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-            return data
-        return transform
-
     sar_vrt = warped_vrt(sar, sar_bands, grid)
     chunk_rows = RowCache.chunk_rows
-    opt_rows = RowCache(BandReader(optical, opt_bands, offset), grid.width, grid.height,
+    # the rows in the bands' own types (UInt16 optical: half the memory), normalised tile by tile
+    opt_rows = RowCache(BandReader(optical, opt_bands, offset, native=True), grid.width, grid.height,
                         chunk_rows(optical.GetRasterBand(opt_bands[0]).GetBlockSize()[1]), align=offset[1],
-                        datasets=(optical,), transform=normalizer(opt_stats))
-    sar_rows = RowCache(BandReader(sar_vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1), grid.width,
-                        grid.height, chunk_rows(sar_vrt.GetRasterBand(1).GetBlockSize()[1]),
-                        datasets=(sar_vrt, sar_vrt._edc_source, sar), transform=normalizer(sar_stats))
+                        datasets=(optical,))
+    sar_rows = RowCache(BandReader(sar_vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1, native=True),
+                        grid.width, grid.height, chunk_rows(sar_vrt.GetRasterBand(1).GetBlockSize()[1]),
+                        datasets=(sar_vrt, sar_vrt._edc_source, sar))
     tiles = TileGrid(grid.height, grid.width, tile, ovl)
 
     def read_sar(y, x, h, w):
@@ -331,9 +324,8 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
         finally:
             sr, sv = sar_job.result()
         valid = ov & sv
-        if valid.all():  # the usual case: views of the cached rows, copied once when the batch is stacked
-            return (opt, sr), valid
-        return (np.where(valid, opt, np.float32(0)), np.where(valid, sr, np.float32(0))), valid
+        opt, sr = _normalized(opt, opt_stats, valid), _normalized(sr, sar_stats, valid)
+        return (opt, sr), valid
 
     want_cloudfree, want_rel = cloudfree_path is not None, reliability_path is not None
 
@@ -346,7 +338,7 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
             parts.append(out["cloudfree"])
         if want_rel:
             parts.append(out["reliability"])
-        return np.concatenate(parts, axis=1)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     created = []
     counts = np.zeros(n_classes, np.int64)
@@ -419,6 +411,17 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
         class_stats=class_stats, device=predictor.device, width=grid.width, height=grid.height,
         geotransform=tuple(grid.geotransform), crs_wkt=grid.wkt, trained=meta["trained"], tile_size=tile,
         overlap=ovl, batch_size=batch_size, seconds=time.time() - started)
+
+
+def _normalized(window, stats, valid):
+    """A float32 copy of ``window`` (C, h, w) normalised with ``stats``, 0 where not ``valid`` or not finite."""
+    out = normalization.normalize_inplace(window.astype(np.float32), stats)
+    if not valid.all():
+        out[:, ~valid] = 0.0
+    # a floating-point input may overflow float32 when scaled (NaN/inf inputs are invalid, already 0)
+    if window.dtype.kind == "f" and not np.isfinite(out).all():
+        np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    return out
 
 
 def argmax_max(probs):

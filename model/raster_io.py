@@ -182,18 +182,20 @@ class BandReader:
     """Reads selected bands of a dataset (on a pixel window) with a validity mask: every selected band's GDAL mask
     (nodata value, alpha band or internal mask), the optional coverage ``alpha`` band, and finite values."""
 
-    def __init__(self, ds, bands, offset=(0, 0), alpha=None):
+    def __init__(self, ds, bands, offset=(0, 0), alpha=None, native=False):
         self.ds, self.bands, self.offset, self.alpha = ds, list(bands), offset, alpha
-        gdal, _ = gdal_modules()
+        from osgeo import gdal_array
+        types = [np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(ds.GetRasterBand(b).DataType)) for b in self.bands]
         # integer bands are always finite: no need to look for NaN or infinity there
-        self.floating = any(gdal.GetDataTypeName(ds.GetRasterBand(b).DataType).startswith(("Float", "CFloat"))
-                            for b in self.bands)
+        self.floating = any(t.kind in "fc" for t in types)
+        # float32, or with ``native`` the bands' own type (half the memory of float32 for 16-bit data)
+        self.dtype = np.result_type(*types) if native and all(t.kind in "uif" for t in types) else np.dtype(np.float32)
 
     def read(self, y, height, width, x=0, out_shape=None):
-        """Rows ``y .. y + height``, columns ``x .. x + width`` of the window -> (data (C, h, w) float32, valid)."""
+        """Rows ``y .. y + height``, columns ``x .. x + width`` of the window -> (data (C, h, w), valid (h, w))."""
         xoff, yoff = self.offset[0] + x, self.offset[1] + y
         bh, bw = out_shape or (height, width)
-        data = np.empty((len(self.bands), bh, bw), np.float32)
+        data = np.empty((len(self.bands), bh, bw), self.dtype)
         valid = np.ones((bh, bw), bool)
         for i, b in enumerate(self.bands):
             band = self.ds.GetRasterBand(b)
@@ -214,21 +216,20 @@ class RowCache:
 
     Rows are read in chunks of whole rows of the file's blocks, full width, once each: every compressed block is
     decoded and every warped block computed exactly once, and GDAL's cached copies (of ``datasets``) are dropped after
-    each chunk, so GDAL's cache does not grow with the scene.  ``transform(data)`` (normalisation, say) runs once per
-    chunk.  What is held is at most the last read's rows plus one chunk, full width: memory grows with the scene's
-    width, not its height.  ``read`` returns views of arrays that are never modified afterwards (a new chunk makes new
-    arrays), so a caller may keep them while later rows are read from another thread.
+    each chunk, so GDAL's cache does not grow with the scene.  Chunks wholly above the last read are dropped: what is held is at most the read's height plus one chunk
+    of rows, full width, so memory grows with the scene's width, not its height.  ``read`` returns a view of one chunk
+    (or a copy where the window spans two); chunks are never modified, so a caller may keep what it got.
     """
 
-    def __init__(self, reader, width, height, chunk, align=0, datasets=(), transform=None):
+    def __init__(self, reader, width, height, chunk, align=0, datasets=()):
         self.reader, self.width, self.height = reader, width, height
         self.chunk, self.align = max(1, int(chunk)), int(align)
-        self.datasets, self.transform = tuple(datasets), transform
+        self.datasets = tuple(datasets)
         self.start = self.end = 0
-        self.data = self.valid = None
+        self.chunks = []  # (first row, data (C, rows, width), valid (rows, width)), top to bottom
 
     @staticmethod
-    def chunk_rows(block_rows, minimum=256, maximum=1024):
+    def chunk_rows(block_rows, minimum=128, maximum=1024):
         """Chunk height: whole rows of blocks, at least ``minimum`` rows where blocks are short (strips, scanlines),
         ``minimum`` where one block row is taller than ``maximum`` (whole-image blocks)."""
         block_rows = max(1, int(block_rows))
@@ -240,25 +241,23 @@ class RowCache:
         return min(self.height, ((row + self.align) // self.chunk + 1) * self.chunk - self.align)
 
     def read(self, y, height, x, width):
-        """Rows ``y .. y + height``, columns ``x .. x + width`` -> (data (C, h, w), valid (h, w)), views."""
+        """Rows ``y .. y + height``, columns ``x .. x + width`` -> (data (C, h, w), valid (h, w))."""
         if y < self.start:
             raise ValueError(f"RowCache reads move down the raster: row {y} is above row {self.start}")
-        if self.data is None or y >= self.end:  # first read, or a jump past everything held
-            self.data = self.valid = None
-            self.start = self.end = max(0, ((y + self.align) // self.chunk) * self.chunk - self.align)
-        parts = [] if self.data is None else [(self.data, self.valid)]
+        self.start = y
+        self.chunks = [c for c in self.chunks if c[0] + c[2].shape[0] > y]
+        if not self.chunks:  # first read, or a jump past everything held
+            self.end = max(self.end, ((y + self.align) // self.chunk) * self.chunk - self.align, 0)
         while self.end < min(y + height, self.height):
             stop = self._boundary_after(self.end)
             data, valid = self.reader.read(self.end, stop - self.end, self.width)
             for ds in self.datasets:
                 ds.FlushCache()
-            parts.append((data if self.transform is None else self.transform(data), valid))
+            self.chunks.append((self.end, data, valid))
             self.end = stop
-        if len(parts) > 1:  # new arrays: views handed out earlier stay as they were
-            self.data = np.concatenate([p[0] for p in parts], axis=1)
-            self.valid = np.concatenate([p[1] for p in parts], axis=0)
-        else:
-            self.data, self.valid = parts[0]
-        skip, self.start = y - self.start, y
-        self.data, self.valid = self.data[:, skip:], self.valid[skip:]
-        return self.data[:, :height, x:x + width], self.valid[:height, x:x + width]
+        pieces = [(data[:, max(y - c0, 0):y + height - c0, x:x + width], valid[max(y - c0, 0):y + height - c0,
+                                                                              x:x + width])
+                  for c0, data, valid in self.chunks if c0 < y + height]
+        if len(pieces) == 1:
+            return pieces[0]
+        return np.concatenate([p[0] for p in pieces], axis=1), np.concatenate([p[1] for p in pieces], axis=0)

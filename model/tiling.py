@@ -78,6 +78,7 @@ def run_tiled(grid, channels, read_window, predict, write_rows, batch_size=4, pr
     acc = np.zeros((channels, th, grid.width), np.float32)  # rows y .. y + th of the current tile row
     wsum = np.zeros((th, grid.width), np.float32)
     valid = np.zeros((th, grid.width), bool)
+    scratch = np.empty((channels, th, tw), np.float32)
     batches = [(row, grid.xs[i:i + batch_size]) for row in range(len(grid.ys))
                for i in range(0, len(grid.xs), batch_size)]
 
@@ -103,7 +104,8 @@ def run_tiled(grid, channels, read_window, predict, write_rows, batch_size=4, pr
             if keep:
                 out = predict(tuple(np.stack([tiles[i][0][j] for i in keep]) for j in range(len(tiles[keep[0]][0]))))
                 for o, i in zip(out, keep):
-                    acc[:, :, xs[i]:xs[i] + tw] += o * weight
+                    np.multiply(o, weight, out=scratch)
+                    acc[:, :, xs[i]:xs[i] + tw] += scratch
                     wsum[:, xs[i]:xs[i] + tw] += weight
             del tiles
             done += len(xs)

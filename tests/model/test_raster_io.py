@@ -107,25 +107,23 @@ class _CountingReader:
         return block, block[0] > 0
 
 
-def test_row_cache_reads_each_chunk_once_on_block_boundaries_and_keeps_earlier_views():
+def test_row_cache_reads_each_chunk_once_on_block_boundaries_and_keeps_what_it_gave():
     from model.raster_io import RowCache
     rng = np.random.default_rng(0)
     array = rng.integers(0, 9, (2, 300, 50)).astype(np.float32)
     reader = _CountingReader(array)
-    transformed = []
-    cache = RowCache(reader, 50, 300, chunk=64, align=10, transform=lambda d: transformed.append(d.shape) or d * 2)
+    cache = RowCache(reader, 50, 300, chunk=64, align=10)
     views = []
     for y in (0, 40, 80, 120, 160, 200, 240, 268):  # rows of tiles of 32 rows overlapping by 8, 268 = 300 - 32
         for x in (0, 18):
             data, valid = cache.read(y, 32, x, 32)
-            assert (data == 2 * array[:, y:y + 32, x:x + 32]).all()
+            assert (data == array[:, y:y + 32, x:x + 32]).all()
             assert (valid == (array[0, y:y + 32, x:x + 32] > 0)).all()
             views.append((y, x, data))
     # chunks end where (row + align) is a multiple of 64: 54, 118, 182, 246, then the last row
     assert reader.reads == [(0, 54, 50), (54, 64, 50), (118, 64, 50), (182, 64, 50), (246, 54, 50)]
-    assert len(transformed) == len(reader.reads)  # the transform runs once per chunk
-    for y, x, data in views:  # views handed out earlier are left as they were
-        assert (data == 2 * array[:, y:y + 32, x:x + 32]).all()
+    for y, x, data in views:  # what was handed out earlier is left as it was
+        assert (data == array[:, y:y + 32, x:x + 32]).all()
     with pytest.raises(ValueError, match="move down"):
         cache.read(100, 32, 0, 32)
 
@@ -133,11 +131,11 @@ def test_row_cache_reads_each_chunk_once_on_block_boundaries_and_keeps_earlier_v
 def test_row_cache_chunk_rows_are_whole_block_rows():
     from model.raster_io import RowCache
     assert RowCache.chunk_rows(256) == 256
-    assert RowCache.chunk_rows(128) == 256
-    assert RowCache.chunk_rows(1) == 256
-    assert RowCache.chunk_rows(100) == 300
+    assert RowCache.chunk_rows(128) == 128
+    assert RowCache.chunk_rows(1) == 128  # scanlines: 128 at a time
+    assert RowCache.chunk_rows(100) == 200
     assert RowCache.chunk_rows(512) == 512
-    assert RowCache.chunk_rows(10000) == 256  # one block for the whole image: do not read it whole
+    assert RowCache.chunk_rows(10000) == 128  # one block for the whole image: do not read it whole
 
 
 def test_row_cache_with_a_real_warped_sar_matches_direct_reads(tmp_path, optical, write):
@@ -153,3 +151,11 @@ def test_row_cache_with_a_real_warped_sar_matches_direct_reads(tmp_path, optical
         a, av = cache.read(y, 20, 5, 30)
         b, bv = direct.read(y, 20, 30, x=5)
         assert (av == bv).all() and np.array_equal(a[:, av], b[:, bv])
+
+
+def test_band_reader_native_type_halves_16_bit_data(tmp_path, write):
+    path = write("u16.tif", np.arange(2 * 6 * 5, dtype=np.uint16).reshape(2, 6, 5) + 1, nodata=0)
+    ds = open_raster(path, "optical")
+    native, as_float = BandReader(ds, [1, 2], native=True).read(0, 6, 5), BandReader(ds, [1, 2]).read(0, 6, 5)
+    assert native[0].dtype == np.uint16 and as_float[0].dtype == np.float32
+    assert (native[0] == as_float[0]).all() and (native[1] == as_float[1]).all()
