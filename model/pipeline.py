@@ -17,7 +17,8 @@ import numpy as np
 from . import normalization
 from .errors import EDCCancelled, EDCError, EDCInputError
 from .metadata import MAX_TILE, class_colors_rgb
-from .raster_io import BandReader, Grid, RowCache, gdal_modules, open_raster, output_grid, select_bands, warped_vrt
+from .raster_io import (BandReader, Grid, RowCache, WarpedReader, gdal_modules, open_raster, output_grid,
+                        select_bands, warped_vrt)
 from .tiling import TileGrid, run_tiled
 
 NODATA_CLASS = 255
@@ -299,15 +300,13 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
     log(f"Output grid: {grid.width} x {grid.height} pixels; tiles of {min(tile, grid.height)} x "
         f"{min(tile, grid.width)} with {ovl} px overlap, batches of {batch_size}.")
 
-    sar_vrt = warped_vrt(sar, sar_bands, grid)
+    sar_warp = WarpedReader(sar, sar_bands, grid)
     chunk_rows = RowCache.chunk_rows
     # the rows in the bands' own types (UInt16 optical: half the memory), normalised tile by tile
     opt_rows = RowCache(BandReader(optical, opt_bands, offset, native=True), grid.width, grid.height,
                         chunk_rows(optical.GetRasterBand(opt_bands[0]).GetBlockSize()[1]), align=offset[1],
                         datasets=(optical,))
-    sar_rows = RowCache(BandReader(sar_vrt, range(1, len(sar_bands) + 1), alpha=len(sar_bands) + 1, native=True),
-                        grid.width, grid.height, chunk_rows(sar_vrt.GetRasterBand(1).GetBlockSize()[1]),
-                        datasets=(sar_vrt, sar_vrt._edc_source, sar))
+    sar_rows = RowCache(sar_warp, grid.width, grid.height, 256, datasets=sar_warp.datasets)
     tiles = TileGrid(grid.height, grid.width, tile, ovl)
 
     def read_sar(y, x, h, w):

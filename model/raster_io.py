@@ -26,10 +26,15 @@ def open_raster(path, label):
     """Open ``path`` (a file or any GDAL dataset name) read-only; EDCInputError naming the ``label`` input."""
     gdal, _ = gdal_modules()
     reason = "unknown format"
+    previous = gdal.GetThreadLocalConfigOption("GDAL_NUM_THREADS", None)
+    # GeoTIFF: decode the compressed blocks of one read on all cores (reads happen between the network's passes)
+    gdal.SetThreadLocalConfigOption("GDAL_NUM_THREADS", previous or "ALL_CPUS")
     try:
         ds = gdal.Open(str(path)) if path else None
     except RuntimeError as exc:
         ds, reason = None, " ".join(str(exc).split())[:200]
+    finally:
+        gdal.SetThreadLocalConfigOption("GDAL_NUM_THREADS", previous)
     if ds is None:
         if not path or not Path(str(path)).exists() and Path(str(path)).suffix:
             raise EDCInputError(f"The {label} raster '{path}' does not exist; choose an existing raster file.")
@@ -155,8 +160,9 @@ def output_grid(optical, sar, extent=None):
     return Grid(gt, opt_wkt, c1 - c0, r1 - r0), (c0, r0)
 
 
-def warped_vrt(sar, bands, grid, resampling=None):
-    """The SAR bands ``bands`` warped onto ``grid`` as a virtual dataset; its last band is the alpha (coverage)."""
+def _warp_source(sar, bands, grid, resampling=None):
+    """The SAR bands ``bands`` as a VRT (georeferenced: a raster without one gets a pixel grid) and the resampling
+    for ``grid``: average where SAR pixels are much smaller than the grid's, bilinear otherwise."""
     gdal, _ = gdal_modules()
     src = gdal.Translate("", sar, format="VRT", bandList=bands)
     if sar.GetGeoTransform(can_return_null=True) is None:
@@ -166,16 +172,48 @@ def warped_vrt(sar, bands, grid, resampling=None):
                           (sar.RasterXSize, sar.RasterYSize), grid.wkt)
         sar_pixel = (foot[2] - foot[0]) / sar.RasterXSize
         resampling = "average" if sar_pixel < abs(grid.geotransform[1]) / 2 else "bilinear"
+    return src, resampling
+
+
+def _warp(src, grid, resampling, fmt, **options):
+    gdal, _ = gdal_modules()
     xmin, ymin, xmax, ymax = grid.bounds
     try:
-        vrt = gdal.Warp("", src, format="VRT", dstSRS=grid.wkt or None, outputBounds=(xmin, ymin, xmax, ymax),
-                        width=grid.width, height=grid.height, resampleAlg=resampling, dstAlpha=True,
-                        multithread=False)
+        return gdal.Warp("", src, format=fmt, dstSRS=grid.wkt or None, outputBounds=(xmin, ymin, xmax, ymax),
+                         width=grid.width, height=grid.height, resampleAlg=resampling, dstAlpha=True, **options)
     except RuntimeError as exc:
         raise EDCInputError(f"The SAR raster cannot be reprojected onto the optical raster's grid ({exc}); check "
                             "its coordinate reference system.") from None
+
+
+def warped_vrt(sar, bands, grid, resampling=None):
+    """The SAR bands ``bands`` warped onto ``grid`` as a virtual dataset; its last band is the alpha (coverage)."""
+    src, resampling = _warp_source(sar, bands, grid, resampling)
+    vrt = _warp(src, grid, resampling, "VRT", multithread=False)
     vrt._edc_source = src  # keep the band subset alive as long as the warped view
     return vrt
+
+
+class WarpedReader:
+    """Reads windows of the SAR bands ``bands`` warped onto ``grid``, each window warped at once into memory (on
+    ``threads`` threads), with the validity mask of :class:`BandReader` (coverage, band masks, finite values).
+
+    For reads of whole rows of chunks (:class:`RowCache`): one warp per window costs a fraction of reading the same
+    rows through a warped VRT, which warps them block by block.  ``datasets``: what holds GDAL's cached source blocks
+    (to be dropped after each chunk)."""
+
+    def __init__(self, sar, bands, grid, resampling=None, threads=2):
+        self.source, self.resampling = _warp_source(sar, bands, grid, resampling)
+        self.grid, self.bands, self.threads = grid, len(bands), int(threads)
+        self.datasets = (self.source, sar)
+
+    def read(self, y, height, width, x=0, out_shape=None):
+        x0, dx, _, y0, _, dy = self.grid.geotransform
+        window = Grid((x0 + x * dx, dx, 0.0, y0 + y * dy, 0.0, dy), self.grid.wkt, width, height)
+        options = dict(multithread=True, warpOptions=[f"NUM_THREADS={self.threads}"]) if self.threads > 1 else {}
+        mem = _warp(self.source, window, self.resampling, "MEM", **options)
+        return BandReader(mem, range(1, self.bands + 1), alpha=self.bands + 1, native=True).read(
+            0, height, width, out_shape=out_shape)
 
 
 class BandReader:

@@ -159,3 +159,34 @@ def test_band_reader_native_type_halves_16_bit_data(tmp_path, write):
     native, as_float = BandReader(ds, [1, 2], native=True).read(0, 6, 5), BandReader(ds, [1, 2]).read(0, 6, 5)
     assert native[0].dtype == np.uint16 and as_float[0].dtype == np.float32
     assert (native[0] == as_float[0]).all() and (native[1] == as_float[1]).all()
+
+
+def test_warped_reader_windows_match_the_warped_vrt(tmp_path, write):
+    from osgeo import osr
+
+    from model.raster_io import WarpedReader
+    rng = np.random.default_rng(2)
+    opt = write("o.tif", rng.integers(1, 999, (3, 120, 100)).astype(np.uint16), nodata=0)
+    # SAR in EPSG:4326 at about twice the optical pixel, with a nodata hole
+    utm, wgs = osr.SpatialReference(), osr.SpatialReference()
+    utm.ImportFromEPSG(32633)
+    wgs.ImportFromEPSG(4326)
+    for s in (utm, wgs):
+        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    lon, lat = osr.CoordinateTransformation(utm, wgs).TransformPoint(GT[0] - 50, GT[3] + 50)[:2]
+    step = 20.0 / 111320.0
+    array = rng.normal(-12, 3, (1, 70, 80)).astype(np.float32)
+    array[0, 30:34, 20:30] = -9999.0
+    sar = write("s.tif", array, gt=(lon, step, 0.0, lat, 0.0, -step), epsg=4326, nodata=-9999.0)
+    opt_ds, sar_ds = open_raster(opt, "optical"), open_raster(sar, "SAR")
+    grid, _ = output_grid(opt_ds, sar_ds)
+    vrt_data, vrt_valid = BandReader(warped_vrt(sar_ds, [1], grid), [1], alpha=2).read(0, grid.height, grid.width)
+    reader = WarpedReader(sar_ds, [1], grid)
+    for y, x, h, w in ((0, 0, grid.height, grid.width), (17, 9, 40, 50)):
+        data, valid = reader.read(y, h, w, x=x)
+        assert (valid == vrt_valid[y:y + h, x:x + w]).mean() > 0.995  # the same coverage but at a few edge pixels
+        both = valid & vrt_valid[y:y + h, x:x + w]
+        # both use GDAL's approximate transformer (within 1/8 pixel), fitted to different windows
+        diff = np.abs(data[0][both] - vrt_data[0, y:y + h, x:x + w][both])
+        assert both.mean() > 0.5 and diff.max() < 0.05 and diff.mean() < 0.005
+    assert not vrt_valid.all()  # the hole is nodata in both
