@@ -34,7 +34,9 @@ trained on cloud-free optical + SAR, then the EDC student. Training runs in the 
 <b>Cancel</b> stops after the current batch. Every epoch writes a checkpoint in the <b>work folder</b> (default: next
 to the weights file); tick <b>Resume</b> to continue a cancelled run with the same settings. The work folder also gets
 log.csv and plots of the loss, per-class IoU and confusion matrix.</p>
-<p>Training on a CPU is slow: start with the <i>tiny</i> or <i>small</i> preset, a few epochs and small crops.</p>"""
+<p>Training on a CPU is slow: start with the <i>tiny</i> or <i>small</i> preset and a few epochs. Keep crops of
+at least 160 px (default 192): in smaller ones EDC's attention stages see a single window, and the carrier tokens
+that link windows learn nothing.</p>"""
 
 
 class TrainAlgorithm(QgsProcessingAlgorithm):
@@ -88,7 +90,7 @@ class TrainAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber(self.BATCH_SIZE, "Batch size", QgsProcessingParameterNumber.Integer, 8,
                                          False, 1, 512),
             QgsProcessingParameterNumber(self.CROP, "Training crop size in pixels (0 = whole samples)",
-                                         QgsProcessingParameterNumber.Integer, 128, False, 0, 4096),
+                                         QgsProcessingParameterNumber.Integer, 192, False, 0, 4096),
             QgsProcessingParameterNumber(self.LR, "Learning rate", QgsProcessingParameterNumber.Double, 0.002,
                                          False, 1e-6, 1.0),
             QgsProcessingParameterNumber(self.CLOUDS, "Chance of synthetic clouds on a clear sample",
