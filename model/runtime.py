@@ -5,6 +5,10 @@ batches (B, C, h, w) of normalised inputs and returns numpy ``probabilities`` (s
 ``reliability``.  A GPU out-of-memory error retries the batch in halves, then moves to the CPU with a warning.
 """
 
+import ctypes
+import ctypes.util
+import platform
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +19,31 @@ from .weights import read_metadata
 DEVICES = ("auto", "cpu", "cuda")
 TORCH_PIP = "python3 -m pip install torch"
 ORT_PIP = "python3 -m pip install onnxruntime-gpu"
+
+
+# glibc's malloc returns freed memory to the OS (trims the heap, unmaps large blocks) while its adaptive thresholds
+# are low, so a network pass between two reads of the pipeline page-faulted all its activations afresh: measured, the
+# same passes ran 5-10 % slower inside segment() than back to back.  These are the values the adaptive thresholds grow
+# to by themselves in a long-running process (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit, and twice that for trimming).
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD, TRIM_THRESHOLD = 32 * 1024 * 1024, 64 * 1024 * 1024
+_allocator = {}
+
+
+def keep_freed_memory():
+    """Set glibc's malloc thresholds once per process (see above); True where it did, False elsewhere (other C
+    libraries or systems, where nothing is changed)."""
+    if "done" not in _allocator:
+        done = False
+        if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+            try:
+                libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+                done = bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and \
+                    bool(libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+            except (OSError, AttributeError):
+                done = False
+        _allocator["done"] = done
+    return _allocator["done"]
 
 
 def _import_torch():
@@ -58,6 +87,7 @@ class Predictor:
 
     def __init__(self, log=print):
         self.log = log or (lambda message: None)
+        keep_freed_memory()
 
     def predict(self, optical, sar):
         optical = np.ascontiguousarray(optical, np.float32)

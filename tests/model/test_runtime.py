@@ -128,3 +128,13 @@ def test_other_errors_are_not_swallowed():
     with pytest.raises(ValueError):
         Broken(4).predict(*_batch(2, 8))
     assert is_out_of_memory(RuntimeError("CUDA error: out of memory")) and not is_out_of_memory(ValueError("x"))
+
+
+def test_malloc_thresholds_are_set_once_on_glibc_linux():
+    import platform
+    import sys
+
+    from model import runtime
+    expected = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert runtime.keep_freed_memory() is expected
+    assert runtime.keep_freed_memory() is expected  # idempotent
