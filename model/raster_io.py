@@ -1,6 +1,6 @@
 """GDAL raster access for the pipeline: opening inputs, the common output grid, reading bands with their validity
-mask, the SAR raster warped on the fly onto the optical grid (a virtual warped VRT, never a copy on disk), and
-writing GeoTIFF outputs.
+mask, the SAR raster warped on the fly onto the optical grid (never a copy on disk: a virtual warped VRT for small
+reads, chunk by chunk into memory for the tiles), and the rows around the current row of tiles (``RowCache``).
 """
 
 import math
