@@ -316,7 +316,7 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
     def read_window(y, x, h, w):
         # the SAR window is read (and warped) in a second thread while this one reads (and decodes) the optical one;
         # GDAL and numpy release the GIL, and each dataset is used by one thread only
-        sar_job = sar_reader.submit(read_sar, y, x, h, w)
+        sar_job = sar_thread.submit(read_sar, y, x, h, w)
         try:
             with _failure("Reading the optical raster", "check that the file is complete and readable"):
                 opt, ov = opt_rows.read(y, h, x, w)
@@ -342,7 +342,7 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
     created = []
     counts = np.zeros(n_classes, np.int64)
     extra = {}
-    sar_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edc-sar-reader")
+    sar_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edc-sar-reader")
     try:
         with _failure("Creating the output", WRITE_HINT):
             land = _Output(gdal, paths["land cover"], grid, 1, gdal.GDT_Byte, NODATA_CLASS, "NEAREST")
@@ -397,7 +397,7 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
         raise EDCInputError("Not enough memory for this tile size and batch size; reduce the tile size or the batch "
                             "size.") from None
     finally:
-        sar_reader.shutdown(wait=True)
+        sar_thread.shutdown(wait=True)
         for out in created:
             out.discard()
 

@@ -196,21 +196,21 @@ def warped_vrt(sar, bands, grid, resampling=None):
 
 class WarpedReader:
     """Reads windows of the SAR bands ``bands`` warped onto ``grid``, each window warped at once into memory (on
-    ``threads`` threads), with the validity mask of :class:`BandReader` (coverage, band masks, finite values).
+    ``threads`` threads, all the cores by default), with the validity mask of :class:`BandReader` (coverage, band masks, finite values).
 
     For reads of whole rows of chunks (:class:`RowCache`): one warp per window costs a fraction of reading the same
     rows through a warped VRT, which warps them block by block.  ``datasets``: what holds GDAL's cached source blocks
     (to be dropped after each chunk)."""
 
-    def __init__(self, sar, bands, grid, resampling=None, threads=2):
+    def __init__(self, sar, bands, grid, resampling=None, threads="ALL_CPUS"):
         self.source, self.resampling = _warp_source(sar, bands, grid, resampling)
-        self.grid, self.bands, self.threads = grid, len(bands), int(threads)
+        self.grid, self.bands, self.threads = grid, len(bands), str(threads)
         self.datasets = (self.source, sar)
 
     def read(self, y, height, width, x=0, out_shape=None):
         x0, dx, _, y0, _, dy = self.grid.geotransform
         window = Grid((x0 + x * dx, dx, 0.0, y0 + y * dy, 0.0, dy), self.grid.wkt, width, height)
-        options = dict(multithread=True, warpOptions=[f"NUM_THREADS={self.threads}"]) if self.threads > 1 else {}
+        options = dict(multithread=True, warpOptions=[f"NUM_THREADS={self.threads}"]) if self.threads != "1" else {}
         mem = _warp(self.source, window, self.resampling, "MEM", **options)
         return BandReader(mem, range(1, self.bands + 1), alpha=self.bands + 1, native=True).read(
             0, height, width, out_shape=out_shape)
