@@ -45,17 +45,13 @@ def _columns(stats, ndim):
 
 
 def normalize(array, stats, spec=None):
-    """``array`` (C, ...) scaled with ``stats``; float32, not clipped (clouds and bright targets may exceed 1)."""
+    """``array`` (C, ...) scaled with ``stats``; a new float32 array (scaled in place, no temporaries), not clipped
+    (clouds and bright targets may exceed 1)."""
     offset, scale = _columns(stats, np.ndim(array))
-    return ((np.asarray(array, np.float32) - offset) / scale).astype(np.float32, copy=False)
-
-
-def normalize_inplace(array, stats):
-    """:func:`normalize` of a float32 ``array`` (C, ...) written over it (no temporary copies); returns it."""
-    offset, scale = _columns(stats, np.ndim(array))
-    array -= offset
-    array /= scale
-    return array
+    out = np.array(array, np.float32)
+    out -= offset
+    out /= scale
+    return out
 
 
 def denormalize(array, stats, spec=None):

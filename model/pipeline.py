@@ -414,7 +414,7 @@ def segment(optical_path, sar_path, weights_path, output_path, *, optical_bands=
 
 def _normalized(window, stats, valid):
     """A float32 copy of ``window`` (C, h, w) normalised with ``stats``, 0 where not ``valid`` or not finite."""
-    out = normalization.normalize_inplace(window.astype(np.float32), stats)
+    out = normalization.normalize(window, stats)  # a float32 copy
     if not valid.all():
         out[:, ~valid] = 0.0
     # a floating-point input may overflow float32 when scaled (NaN/inf inputs are invalid, already 0)

@@ -196,7 +196,8 @@ def warped_vrt(sar, bands, grid, resampling=None):
 
 class WarpedReader:
     """Reads windows of the SAR bands ``bands`` warped onto ``grid``, each window warped at once into memory (on
-    ``threads`` threads, all the cores by default), with the validity mask of :class:`BandReader` (coverage, band masks, finite values).
+    ``threads`` threads, all the cores by default), with the validity mask of :class:`BandReader` (coverage, band
+    masks, finite values).
 
     For reads of whole rows of chunks (:class:`RowCache`): one warp per window costs a fraction of reading the same
     rows through a warped VRT, which warps them block by block.  ``datasets``: what holds GDAL's cached source blocks
@@ -254,8 +255,9 @@ class RowCache:
 
     Rows are read in chunks of whole rows of the file's blocks, full width, once each: every compressed block is
     decoded and every warped block computed exactly once, and GDAL's cached copies (of ``datasets``) are dropped after
-    each chunk, so GDAL's cache does not grow with the scene.  Chunks wholly above the last read are dropped: what is held is at most the read's height plus one chunk
-    of rows, full width, so memory grows with the scene's width, not its height.  ``read`` returns a view of one chunk
+    each chunk, so GDAL's cache does not grow with the scene.  Chunks wholly above the last read are dropped: what is
+    held is at most the read's height plus one chunk of rows, full width, so memory grows with the scene's width, not
+    its height.  ``read`` returns a view of one chunk
     (or a copy where the window spans two); chunks are never modified, so a caller may keep what it got.
     """
 

@@ -7,6 +7,7 @@ batches (B, C, h, w) of normalised inputs and returns numpy ``probabilities`` (s
 
 import ctypes
 import ctypes.util
+import functools
 import platform
 import sys
 from pathlib import Path
@@ -27,23 +28,20 @@ ORT_PIP = "python3 -m pip install onnxruntime-gpu"
 # to by themselves in a long-running process (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit, and twice that for trimming).
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD, TRIM_THRESHOLD = 32 * 1024 * 1024, 64 * 1024 * 1024
-_allocator = {}
 
 
+@functools.cache
 def keep_freed_memory():
     """Set glibc's malloc thresholds once per process (see above); True where it did, False elsewhere (other C
     libraries or systems, where nothing is changed)."""
-    if "done" not in _allocator:
-        done = False
-        if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
-            try:
-                libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-                done = bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and \
-                    bool(libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-            except (OSError, AttributeError):
-                done = False
-        _allocator["done"] = done
-    return _allocator["done"]
+    if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and \
+            bool(libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    except (OSError, AttributeError):
+        return False
 
 
 def _import_torch():

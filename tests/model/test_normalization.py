@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from model.normalization import compute_stats, denormalize, normalize, normalize_inplace
+from model.normalization import compute_stats, denormalize, normalize
 
 PCT = {"method": "percentile", "low": 2, "high": 98}
 
@@ -47,10 +47,12 @@ def test_fixed_mean_std():
         compute_stats(array[:1], np.ones((3, 3), bool), spec)
 
 
-def test_normalize_inplace_equals_normalize_and_writes_over_its_input():
+def test_normalize_returns_a_new_float32_array_and_leaves_its_input():
     rng = np.random.default_rng(1)
-    array = rng.normal(100, 30, (3, 20, 30)).astype(np.float32)
+    array = rng.integers(0, 4000, (3, 20, 30)).astype(np.uint16)
+    before = array.copy()
     stats = compute_stats(array, np.ones((20, 30), bool), {"method": "percentile", "low": 2, "high": 98})
-    expected = normalize(array, stats)
-    out = normalize_inplace(array, stats)
-    assert out is array and np.allclose(out, expected, atol=1e-6)
+    out = normalize(array, stats)
+    assert out.dtype == np.float32 and (array == before).all()
+    offset, scale = np.array(stats["offset"])[:, None, None], np.array(stats["scale"])[:, None, None]
+    assert np.allclose(out, (array - offset) / scale, atol=1e-5)
