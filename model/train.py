@@ -50,6 +50,7 @@ class TrainOptions:
     seed: int = 0
     workers: int = 0
     cloud_probability: float = 0.7     # chance of synthetic clouds on a clear training sample
+    max_cloud_coverage: float = 0.7    # synthetic cloud fraction drawn uniformly from 0.05..this
     w_ce: float = 1.0
     w_cloud: float = 1.0
     w_distill: float = 0.5
@@ -296,10 +297,16 @@ class Trainer:
         self.classes = list(self.reader.classes)
         self.num_classes = len(self.classes)
         self.norm = normalization_spec(opts)
+        if not 0.05 <= opts.max_cloud_coverage <= 1.0:
+            raise EDCError(f"--max-cloud-coverage {opts.max_cloud_coverage} is outside 0.05..1; give a fraction "
+                           "such as 0.7.")
+        self.coverage_range = (0.05, opts.max_cloud_coverage)
         self.train_set = TrainingSet(self.reader, self.norm, train_idx, crop=opts.crop, augment=True,
-                                     cloud_probability=opts.cloud_probability, seed=opts.seed)
+                                     cloud_probability=opts.cloud_probability, seed=opts.seed,
+                                     coverage_range=self.coverage_range)
         self.val_set = None if val_reader is None else TrainingSet(
-            val_reader, self.norm, val_idx, cloud_probability=opts.cloud_probability, seed=opts.seed + 1)
+            val_reader, self.norm, val_idx, cloud_probability=opts.cloud_probability, seed=opts.seed + 1,
+            coverage_range=self.coverage_range)
         teacher_epochs = opts.teacher_epochs
         if teacher_epochs is None:
             teacher_epochs = opts.epochs // 2
@@ -544,7 +551,8 @@ class Trainer:
                     "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed,
                     "loss_weights": {"ce": opts.w_ce, "cloud": opts.w_cloud, "distill": opts.w_distill,
                                      "reliability": opts.w_reliability, "cloudy_weight": opts.cloudy_weight},
-                    "synthetic_cloud_probability": opts.cloud_probability, "best_epoch":
+                    "synthetic_cloud_probability": opts.cloud_probability,
+                    "synthetic_cloud_coverage": list(self.coverage_range), "best_epoch":
                         self.best["epoch"] if self.best else None,
                     "date": time.strftime("%Y-%m-%d")}
         if self.stopped_early:
@@ -616,6 +624,8 @@ HELP = {
     "crop": "random training crop in pixels (0 or omitted = whole samples); 160 or more gives EDC's attention "
             "stages several carrier-token windows (a 128 px crop fits in one, and its carrier tokens learn nothing)",
     "cloud_probability": "chance of synthetic clouds on a training sample without a real cloudy/clear pair",
+    "max_cloud_coverage": "largest fraction of a sample that synthetic clouds cover (drawn uniformly from 0.05 to "
+                          "this)",
     "w_ce": "weight of the cross-entropy term (0 = off)",
     "w_cloud": "weight of the cloud-removal L1 term (0 = off)",
     "w_distill": "weight of the feature-distillation term (0 = off, no teacher)",

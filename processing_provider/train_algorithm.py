@@ -43,6 +43,7 @@ class TrainAlgorithm(QgsProcessingAlgorithm):
     DATASET, KIND, SPLIT, ARCHITECTURE, PRESET = "DATASET", "KIND", "SPLIT", "ARCHITECTURE", "PRESET"
     EPOCHS, TEACHER_EPOCHS, BATCH_SIZE, CROP, LR = "EPOCHS", "TEACHER_EPOCHS", "BATCH_SIZE", "CROP", "LR"
     DISTILL, CLOUDS, SEED, DEVICE, RESUME = "DISTILL", "CLOUDS", "SEED", "DEVICE", "RESUME"
+    MAX_CLOUD_COVER = "MAX_CLOUD_COVER"
     WORK_DIR, OUTPUT = "WORK_DIR", "OUTPUT"
 
     def name(self):
@@ -95,6 +96,8 @@ class TrainAlgorithm(QgsProcessingAlgorithm):
                                          False, 1e-6, 1.0),
             QgsProcessingParameterNumber(self.CLOUDS, "Chance of synthetic clouds on a clear sample",
                                          QgsProcessingParameterNumber.Double, 0.7, False, 0.0, 1.0),
+            QgsProcessingParameterNumber(self.MAX_CLOUD_COVER, "Largest synthetic cloud cover (fraction of a sample)",
+                                         QgsProcessingParameterNumber.Double, 0.7, False, 0.05, 1.0),
             QgsProcessingParameterNumber(self.SEED, "Random seed", QgsProcessingParameterNumber.Integer, 0, False,
                                          0, 2 ** 31 - 1),
             QgsProcessingParameterFile(self.WORK_DIR, "Work folder (checkpoints, logs, plots; empty = next to the "
@@ -136,6 +139,7 @@ class TrainAlgorithm(QgsProcessingAlgorithm):
             crop=self.parameterAsInt(parameters, self.CROP, context) or None,
             lr=self.parameterAsDouble(parameters, self.LR, context),
             cloud_probability=self.parameterAsDouble(parameters, self.CLOUDS, context),
+            max_cloud_coverage=self.parameterAsDouble(parameters, self.MAX_CLOUD_COVER, context),
             w_distill=0.5 if self.parameterAsBoolean(parameters, self.DISTILL, context) else 0.0,
             seed=self.parameterAsInt(parameters, self.SEED, context),
             device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)][0],

@@ -19,17 +19,17 @@ def _valid(array):
 class TrainingSet(torch.utils.data.Dataset):
     """``reader`` samples -> dict of tensors: optical, sar, label, cloudfree, teacher_optical, cloud_mask.
 
-    ``cloud_probability``: chance of synthetic clouds on a clear sample; ``coverage``: fixed cloud fraction (None =
-    random).  ``detect_clouds``: when a sample has no cloud mask, mark bright grey pixels as cloud (for evaluating
+    ``cloud_probability``: chance of synthetic clouds on a clear sample; ``coverage``: fixed cloud fraction, or None
+    for a random fraction in ``coverage_range``.  ``detect_clouds``: when a sample has no cloud mask, mark bright grey pixels as cloud (for evaluating
     sets with unlabelled real clouds, like OMBRIA).
     """
 
     def __init__(self, reader, normalization_spec, indices=None, crop=None, augment=False, cloud_probability=0.0,
-                 coverage=None, seed=0, detect_clouds=False):
+                 coverage=None, seed=0, detect_clouds=False, coverage_range=(0.05, 0.7)):
         self.reader, self.spec = reader, normalization_spec
         self.indices = list(range(len(reader))) if indices is None else list(indices)
         self.crop, self.augment = crop, augment
-        self.cloud_probability, self.coverage = cloud_probability, coverage
+        self.cloud_probability, self.coverage, self.coverage_range = cloud_probability, coverage, coverage_range
         self.seed, self.epoch, self.detect_clouds = seed, 0, detect_clouds
         self.value_max = getattr(reader, "value_max", None)
 
@@ -55,7 +55,8 @@ class TrainingSet(torch.utils.data.Dataset):
         else:
             clear = sample["optical"]
             if self.cloud_probability and rng.random() < self.cloud_probability:
-                cloudy, mask = add_clouds(clear, rng, self.coverage, value_max=self.value_max)
+                coverage = self.coverage if self.coverage is not None else rng.uniform(*self.coverage_range)
+                cloudy, mask = add_clouds(clear, rng, coverage, value_max=self.value_max)
             else:
                 cloudy = clear
                 mask = sample.get("cloud_mask")

@@ -85,6 +85,8 @@ CASES = {
     "cuda_without_gpu": (lambda d, w: generic(d / "g", w), ["--device", "cuda"], ["--device cuda", "--device cpu"]),
     "resume_without_checkpoint": (lambda d, w: generic(d / "g", w), ["--resume"],
                                   ["no checkpoint", "start without --resume"]),
+    "cloud_cover_out_of_range": (lambda d, w: generic(d / "g", w), ["--max-cloud-coverage", "1.5"],
+                                 ["--max-cloud-coverage 1.5 is outside 0.05..1"]),
     "epochs_not_a_number": (lambda d, w: generic(d / "g", w), ["--epochs", "ten"], ["--epochs", "invalid int"]),
 }
 

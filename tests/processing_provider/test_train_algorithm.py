@@ -96,3 +96,18 @@ def test_bad_dataset_folder(provider, tmp_path):
     message = str(error.value)
     assert "Cannot tell which kind of dataset" in message and "Traceback" not in message
     assert not (tmp_path / "w.pt").exists()
+
+
+def test_default_parameters_are_the_training_scripts_defaults(provider, dataset, tmp_path):
+    """Advanced parameters left alone give the same recipe as ``python -m model.train`` without options."""
+    from model.train import TrainOptions
+
+    alg = QgsApplication.processingRegistry().createAlgorithmById("edc:train")
+    opts = alg.options({"DATASET": str(dataset), "OUTPUT": str(tmp_path / "w.pt")}, QgsProcessingContext())
+    cli = TrainOptions(data=str(dataset))
+    for field in ("preset", "batch_size", "crop", "lr", "cloud_probability", "max_cloud_coverage", "seed",
+                  "w_distill", "teacher_epochs", "train_split"):
+        assert getattr(opts, field) == getattr(cli, field), field
+    changed = alg.options({"DATASET": str(dataset), "OUTPUT": str(tmp_path / "w.pt"), "MAX_CLOUD_COVER": 0.9,
+                           "CLOUDS": 0.5}, QgsProcessingContext())
+    assert changed.max_cloud_coverage == 0.9 and changed.cloud_probability == 0.5
