@@ -4,7 +4,9 @@
         --split test [--coverage 0.5] [--json out.json]
 
 ``--coverage`` adds synthetic clouds over that fraction of every patch; without it the real clouds count (the cloud
-mask of the dataset, or for sets without one, bright grey pixels: ``clouds.bright_cloud_mask``).
+mask of the dataset, or for sets without one, bright grey pixels: ``clouds.bright_cloud_mask``).  ``--holdout-seed S
+--split train`` scores only the patches a training run with ``--seed S`` held out for validation (to compare runs
+without touching the test split).
 """
 
 import argparse
@@ -135,28 +137,31 @@ def evaluate_weights(weights, dataset, data, split="test", coverage=None, device
     return evaluate_model(model, data_set, len(names), names, device, batch_size)
 
 
-def cloudy_patches(reader, min_fraction=0.02):
-    """Indices of patches with real clouds: ``bright_cloud_mask`` covers at least ``min_fraction`` of the patch."""
+def cloudy_patches(reader, min_fraction=0.02, patches=None):
+    """Indices (among ``patches``, default all) of patches with real clouds: ``bright_cloud_mask`` covers at least
+    ``min_fraction`` of the patch."""
     from .clouds import bright_cloud_mask
     value_max = getattr(reader, "value_max", None) or 255.0
-    return [i for i in range(len(reader))
+    return [i for i in (range(len(reader)) if patches is None else patches)
             if bright_cloud_mask(reader[i]["optical"], value_max).mean() >= min_fraction]
 
 
 def benchmark(weights, dataset, data, split="test", coverages=(0.0, 0.25, 0.5, 0.75), device="cpu", out=None,
-              focus_class=None):
+              focus_class=None, indices=None):
     """Evaluate several weights files: whole split, patches with real clouds, and synthetic clouds covering each
-    fraction in ``coverages`` of every clear patch.  Writes benchmark.json, benchmark.md and iou_vs_cloud.png to
-    ``out``; returns the result dict."""
+    fraction in ``coverages`` of every clear patch.  ``indices``: only these patches of the split (e.g. a training
+    run's validation hold-out).  Writes benchmark.json, benchmark.md and iou_vs_cloud.png to ``out``; returns the
+    result dict."""
     from pathlib import Path
     from .datasets import open_dataset
     reader = open_dataset(dataset, data, split)
-    cloudy = cloudy_patches(reader)
-    clear = [i for i in range(len(reader)) if i not in set(cloudy)]
-    settings = [("whole split", None, None), ("real clouds", None, cloudy)] + \
+    patches = list(range(len(reader))) if indices is None else sorted(indices)
+    cloudy = cloudy_patches(reader, patches=patches)
+    clear = [i for i in patches if i not in set(cloudy)]
+    settings = [("whole split", None, patches), ("real clouds", None, cloudy)] + \
         [(f"synthetic {c:.0%}", c, clear) for c in coverages]
-    result = {"split": split, "cloudy_patches": [reader[i]["name"] for i in cloudy], "clear_patches": len(clear),
-              "models": {}}
+    result = {"split": split, "patches": len(patches), "cloudy_patches": [reader[i]["name"] for i in cloudy],
+              "clear_patches": len(clear), "models": {}}
     for path in weights:
         name = Path(path).parent.name if Path(path).stem == "model" else Path(path).stem
         result["models"][name] = {}
@@ -224,16 +229,30 @@ def main(argv=None):
     parser.add_argument("--benchmark", metavar="OUT_DIR",
                         help="compare the weights: whole split, real-cloud patches, synthetic 0/25/50/75%% clouds")
     parser.add_argument("--focus-class", help="class whose IoU the benchmark table shows (default: mIoU)")
+    parser.add_argument("--holdout-seed", type=int, default=None, metavar="SEED",
+                        help="score only the validation patches that `python -m model.train --seed SEED` (without "
+                             "--val-split) holds out of --split: for choosing between training runs without "
+                             "looking at the test split")
+    parser.add_argument("--val-fraction", type=float, default=0.1, help="the training run's --val-fraction")
     args = parser.parse_args(argv)
     from .errors import EDCError
     try:
+        indices = None
+        if args.holdout_seed is not None:
+            from .datasets import open_dataset
+            from .train import holdout_split
+            n = len(open_dataset(args.dataset, args.data, args.split))
+            if not 0 < args.val_fraction < 1 or n < 10:
+                raise EDCError(f"--holdout-seed needs --val-fraction between 0 and 1 and a split of at least 10 "
+                               f"patches (training holds none out otherwise); '{args.split}' has {n}.")
+            indices = holdout_split(range(n), args.holdout_seed, args.val_fraction)[1]
         if args.benchmark:
             result = benchmark(args.weights, args.dataset, args.data, args.split, device=args.device,
-                               out=args.benchmark, focus_class=args.focus_class)
+                               out=args.benchmark, focus_class=args.focus_class, indices=indices)
             print(benchmark_table(result, args.focus_class))
             return 0
         result = evaluate_weights(args.weights[0], args.dataset, args.data, args.split, args.coverage, args.device,
-                                  args.batch_size)
+                                  args.batch_size, indices=indices)
     except EDCError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

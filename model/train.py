@@ -109,10 +109,17 @@ def open_training_data(opts):
         if opts.max_samples:
             val_indices = val_indices[:max(1, opts.max_samples // 4)]
     elif opts.val_fraction > 0 and len(indices) >= 10:
-        perm = np.random.default_rng([opts.seed, 7]).permutation(indices)
-        n_val = max(1, int(round(opts.val_fraction * len(indices))))
-        val_reader, val_indices, indices = train, sorted(perm[:n_val].tolist()), sorted(perm[n_val:].tolist())
+        indices, val_indices = holdout_split(indices, opts.seed, opts.val_fraction)
+        val_reader = train
     return train, indices, val_reader, val_indices
+
+
+def holdout_split(indices, seed, fraction=0.1):
+    """(training indices, validation indices): the share ``fraction`` of ``indices`` that a run with ``--seed seed``
+    and no --val-split holds out for validation.  ``model.evaluate --holdout-seed`` scores exactly these."""
+    perm = np.random.default_rng([seed, 7]).permutation(list(indices))
+    n_val = max(1, int(round(fraction * len(perm))))
+    return sorted(perm[n_val:].tolist()), sorted(perm[:n_val].tolist())
 
 
 def normalization_spec(opts):

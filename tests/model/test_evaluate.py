@@ -52,3 +52,45 @@ def test_benchmark_table():
     row = {"all": {"miou": 0.5, "iou": {"water": 0.7}}}
     table = benchmark_table({"models": {"edc": {"whole split": row, "synthetic 50%": row}}}, "water")
     assert "| model (water IoU) | whole split | synthetic 50% |" in table and "| edc | 0.700 | 0.700 |" in table
+
+
+def _generic_set(root, writer, n=20):
+    """A generic-layout dataset of ``n`` 32 x 32 samples (flat optical and SAR, left half background)."""
+    import json
+    for folder in ("optical", "sar", "label"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    (root / "classes.json").write_text(json.dumps([{"name": "background", "color": "#d9d9d9"},
+                                                   {"name": "flood water", "color": "#1f78b4"}]))
+    for k in range(n):
+        writer(root / "optical" / f"p{k:02d}.tif", np.full((3, 32, 32), 100 + k, np.uint8))
+        writer(root / "sar" / f"p{k:02d}.tif", np.full((1, 32, 32), float(k), np.float32))
+        writer(root / "label" / f"p{k:02d}.tif", (np.arange(32)[None, :] > 15).repeat(32, 0).astype(np.uint8))
+    return root
+
+
+def test_holdout_is_what_training_validates_on(raster_writer, tmp_path):
+    from model.train import TrainOptions, open_training_data
+    data = _generic_set(tmp_path / "g", raster_writer)
+    _, train_idx, _, val_idx = open_training_data(TrainOptions(data=str(data), dataset="generic", seed=11,
+                                                               val_fraction=0.25))
+    from model.train import holdout_split
+    assert holdout_split(range(20), 11, 0.25) == (train_idx, val_idx)
+    assert len(val_idx) == 5 and not set(val_idx) & set(train_idx)
+    assert holdout_split(range(20), 12, 0.25)[1] != val_idx      # another seed, another hold-out
+
+
+def test_holdout_benchmark_scores_only_the_held_out_patches(raster_writer, tiny_weights, tmp_path):
+    import json
+
+    from model.evaluate import main
+    from model.train import holdout_split
+    data = _generic_set(tmp_path / "g", raster_writer)
+    assert main(["--weights", str(tiny_weights), "--dataset", "generic", "--data", str(data), "--benchmark",
+                 str(tmp_path / "b"), "--holdout-seed", "3", "--val-fraction", "0.25"]) == 0
+    result = json.loads((tmp_path / "b" / "benchmark.json").read_text())
+    held = holdout_split(range(20), 3, 0.25)[1]
+    assert result["patches"] == len(held) == 5
+    scored = result["models"]["tiny_edc"]["whole split"]["all"]["pixels"]
+    assert scored == 5 * 32 * 32
+    assert main(["--weights", str(tiny_weights), "--dataset", "generic", "--data", str(data),
+                 "--holdout-seed", "3", "--val-fraction", "1.5"]) == 2
