@@ -278,8 +278,8 @@ def plot_history(rows, path):
 class Trainer:
     """One training run (both phases); ``run()`` returns a summary dict."""
 
-    CSV_FIELDS = ("phase", "epoch", "lr", "loss", "ce", "cloud", "distill", "reliability", "train_miou", "val_miou", "val_oa",
-                  "val_miou_cloudy", "val_miou_clear", "seconds")
+    CSV_FIELDS = ("phase", "epoch", "lr", "loss", "ce", "cloud", "distill", "reliability", "train_miou", "val_miou",
+                  "val_oa", "val_miou_cloudy", "val_miou_clear", "seconds")
 
     def __init__(self, opts, progress=None, is_cancelled=None, log=None):
         import torch

@@ -20,8 +20,8 @@ class TrainingSet(torch.utils.data.Dataset):
     """``reader`` samples -> dict of tensors: optical, sar, label, cloudfree, teacher_optical, cloud_mask.
 
     ``cloud_probability``: chance of synthetic clouds on a clear sample; ``coverage``: fixed cloud fraction, or None
-    for a random fraction in ``coverage_range``.  ``detect_clouds``: when a sample has no cloud mask, mark bright grey pixels as cloud (for evaluating
-    sets with unlabelled real clouds, like OMBRIA).
+    for a random fraction in ``coverage_range``.  ``detect_clouds``: when a sample has no cloud mask, mark bright
+    grey pixels as cloud (for evaluating sets with unlabelled real clouds, like OMBRIA).
     """
 
     def __init__(self, reader, normalization_spec, indices=None, crop=None, augment=False, cloud_probability=0.0,
