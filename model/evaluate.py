@@ -198,6 +198,34 @@ def benchmark_table(result, focus_class=None):
     return "\n".join(lines) + "\n"
 
 
+def seed_summary(results, focus_class=None):
+    """Markdown table over several benchmark results: runs named ``<model>_s<N>`` (or ``<model>``, seed 0) are
+    grouped by model; each cell is the mean and, with two or more seeds, the sample standard deviation and the
+    range.  Returns (table, {model: {setting: [value per seed]}})."""
+    import re
+    values, seeds = {}, {}
+    for result in results:
+        for name, rows in result["models"].items():
+            match = re.fullmatch(r"(.+?)_s(\d+)", name)
+            model, seed = (match.group(1), int(match.group(2))) if match else (name, 0)
+            if seed in seeds.setdefault(model, set()):
+                raise ValueError(f"run '{name}' appears twice (seed {seed} of '{model}')")
+            seeds[model].add(seed)
+            for setting, r in rows.items():
+                values.setdefault(model, {}).setdefault(setting, []).append(_focus(r["all"], focus_class))
+    settings = list(next(iter(values.values())))
+    what = f"{focus_class} IoU" if focus_class else "mIoU"
+    lines = [f"| model ({what}) | seeds | " + " | ".join(settings) + " |", "|---" * (len(settings) + 2) + "|"]
+    for model, rows in values.items():
+        cells = []
+        for setting in settings:
+            v = np.asarray(rows.get(setting, []), np.float64)
+            cells.append("-" if not len(v) else f"{v.mean():.3f}" if len(v) == 1 else
+                         f"{v.mean():.3f} ± {v.std(ddof=1):.3f} ({v.min():.3f}-{v.max():.3f})")
+        lines.append(f"| {model} | {','.join(map(str, sorted(seeds[model])))} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n", values
+
+
 def plot_iou_vs_cloud(result, path, focus_class=None):
     import matplotlib
     matplotlib.use("Agg")
@@ -218,9 +246,9 @@ def plot_iou_vs_cloud(result, path, focus_class=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--weights", required=True, nargs="+", help="one weights file (several with --benchmark)")
+    parser.add_argument("--weights", nargs="+", help="one weights file (several with --benchmark)")
     parser.add_argument("--dataset", default="auto")
-    parser.add_argument("--data", required=True)
+    parser.add_argument("--data")
     parser.add_argument("--split", default="test")
     parser.add_argument("--coverage", type=float, default=None, help="synthetic cloud fraction 0..1 on every patch")
     parser.add_argument("--device", default="cpu")
@@ -234,7 +262,21 @@ def main(argv=None):
                              "--val-split) holds out of --split: for choosing between training runs without "
                              "looking at the test split")
     parser.add_argument("--val-fraction", type=float, default=0.1, help="the training run's --val-fraction")
+    parser.add_argument("--seed-summary", nargs="+", metavar="BENCHMARK_JSON",
+                        help="instead of evaluating: mean and spread over seeds of earlier --benchmark results "
+                             "(runs named <model>_s<N> are seed N of <model>)")
     args = parser.parse_args(argv)
+    if args.seed_summary:
+        try:
+            results = [json.loads(open(path).read()) for path in args.seed_summary]
+            print(seed_summary(results, args.focus_class)[0])
+        except (OSError, ValueError, KeyError, StopIteration) as exc:
+            print(f"error: cannot summarise {' '.join(args.seed_summary)}: {exc}; give benchmark.json files "
+                  "written by --benchmark.", file=sys.stderr)
+            return 2
+        return 0
+    if not args.weights or not args.data:
+        parser.error("--weights and --data are required (unless --seed-summary)")
     from .errors import EDCError
     try:
         indices = None

@@ -94,3 +94,31 @@ def test_holdout_benchmark_scores_only_the_held_out_patches(raster_writer, tiny_
     assert scored == 5 * 32 * 32
     assert main(["--weights", str(tiny_weights), "--dataset", "generic", "--data", str(data),
                  "--holdout-seed", "3", "--val-fraction", "1.5"]) == 2
+
+
+def _bench(models):
+    return {"models": {name: {setting: {"all": {"miou": v, "iou": {"water": v}}} for setting, v in rows.items()}
+                       for name, rows in models.items()}}
+
+
+def test_seed_summary_groups_runs_by_model(tmp_path, capsys):
+    import json
+
+    from model.evaluate import main, seed_summary
+    first = _bench({"edc": {"whole split": 0.6, "synthetic 75%": 0.5}, "dense": {"whole split": 0.7,
+                                                                                 "synthetic 75%": 0.4}})
+    second = _bench({"edc_s1": {"whole split": 0.7, "synthetic 75%": 0.6}})
+    table, values = seed_summary([first, second], "water")
+    assert values["edc"]["whole split"] == [0.6, 0.7] and values["dense"]["synthetic 75%"] == [0.4]
+    assert "| edc | 0,1 | 0.650 ± 0.071 (0.600-0.700) | 0.550 ± 0.071 (0.500-0.600) |" in table
+    assert "| dense | 0 | 0.700 | 0.400 |" in table
+    with pytest.raises(ValueError, match="appears twice"):
+        seed_summary([first, first])
+    paths = []
+    for i, result in enumerate((first, second)):
+        paths.append(tmp_path / f"b{i}.json")
+        paths[-1].write_text(json.dumps(result))
+    assert main(["--seed-summary", *map(str, paths), "--focus-class", "water"]) == 0
+    assert "0.650 ± 0.071" in capsys.readouterr().out
+    assert main(["--seed-summary", str(tmp_path / "missing.json")]) == 2
+    assert "cannot summarise" in capsys.readouterr().err
