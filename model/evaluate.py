@@ -226,6 +226,30 @@ def seed_summary(results, focus_class=None):
     return "\n".join(lines) + "\n", values
 
 
+def plot_seed_summary(values, path, focus_class=None):
+    """IoU against synthetic cloud cover: per model the mean over seeds, a bar from its lowest to its highest seed."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for k, (model, rows) in enumerate(values.items()):
+        synth = sorted((float(s.split()[1].rstrip("%")), np.asarray(v)) for s, v in rows.items()
+                       if s.startswith("synthetic"))
+        x = np.array([c for c, _ in synth]) + (k - (len(values) - 1) / 2) * 0.8   # small offsets keep bars apart
+        mean = np.array([v.mean() for _, v in synth])
+        low, high = mean - np.array([v.min() for _, v in synth]), np.array([v.max() for _, v in synth]) - mean
+        n = sorted({len(v) for _, v in synth})
+        label = f"{model} ({'/'.join(map(str, n))} seed{'s' if max(n) > 1 else ''})"
+        ax.errorbar(x, mean, yerr=[low, high], fmt="o-", capsize=3, label=label)
+    ax.set_xlabel("synthetic cloud cover of each clear test patch (%)")
+    ax.set_ylabel((f"{focus_class} IoU" if focus_class else "mIoU") + ": mean, seed range")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_iou_vs_cloud(result, path, focus_class=None):
     import matplotlib
     matplotlib.use("Agg")
@@ -265,11 +289,15 @@ def main(argv=None):
     parser.add_argument("--seed-summary", nargs="+", metavar="BENCHMARK_JSON",
                         help="instead of evaluating: mean and spread over seeds of earlier --benchmark results "
                              "(runs named <model>_s<N> are seed N of <model>)")
+    parser.add_argument("--plot", metavar="PNG", help="with --seed-summary: plot IoU against cloud cover here")
     args = parser.parse_args(argv)
     if args.seed_summary:
         try:
             results = [json.loads(open(path).read()) for path in args.seed_summary]
-            print(seed_summary(results, args.focus_class)[0])
+            table, values = seed_summary(results, args.focus_class)
+            print(table)
+            if args.plot:
+                plot_seed_summary(values, args.plot, args.focus_class)
         except (OSError, ValueError, KeyError, StopIteration) as exc:
             print(f"error: cannot summarise {' '.join(args.seed_summary)}: {exc}; give benchmark.json files "
                   "written by --benchmark.", file=sys.stderr)

@@ -118,7 +118,9 @@ def test_seed_summary_groups_runs_by_model(tmp_path, capsys):
     for i, result in enumerate((first, second)):
         paths.append(tmp_path / f"b{i}.json")
         paths[-1].write_text(json.dumps(result))
-    assert main(["--seed-summary", *map(str, paths), "--focus-class", "water"]) == 0
+    assert main(["--seed-summary", *map(str, paths), "--focus-class", "water", "--plot",
+                 str(tmp_path / "p.png")]) == 0
     assert "0.650 ± 0.071" in capsys.readouterr().out
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["--seed-summary", str(tmp_path / "missing.json")]) == 2
     assert "cannot summarise" in capsys.readouterr().err
