@@ -298,6 +298,10 @@ def main(argv=None):
             print(table)
             if args.plot:
                 plot_seed_summary(values, args.plot, args.focus_class)
+            if args.json:
+                with open(args.json, "w") as fh:
+                    json.dump({"focus": args.focus_class or "miou", "sources": args.seed_summary,
+                               "values_per_seed": values}, fh, indent=1)
         except (OSError, ValueError, KeyError, StopIteration) as exc:
             print(f"error: cannot summarise {' '.join(args.seed_summary)}: {exc}; give benchmark.json files "
                   "written by --benchmark.", file=sys.stderr)

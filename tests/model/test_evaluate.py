@@ -119,7 +119,8 @@ def test_seed_summary_groups_runs_by_model(tmp_path, capsys):
         paths.append(tmp_path / f"b{i}.json")
         paths[-1].write_text(json.dumps(result))
     assert main(["--seed-summary", *map(str, paths), "--focus-class", "water", "--plot",
-                 str(tmp_path / "p.png")]) == 0
+                 str(tmp_path / "p.png"), "--json", str(tmp_path / "s.json")]) == 0
+    assert json.loads((tmp_path / "s.json").read_text())["values_per_seed"]["edc"]["synthetic 75%"] == [0.5, 0.6]
     assert "0.650 ± 0.071" in capsys.readouterr().out
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["--seed-summary", str(tmp_path / "missing.json")]) == 2
