@@ -41,6 +41,7 @@ class TrainOptions:
     val_fraction: float = 0.1
     architecture: str = "edc"
     preset: str = "small"
+    sar_width: Optional[float] = None   # EDC: SAR stream width / optical width (default: the preset's, 0.5)
     epochs: int = 10
     teacher_epochs: Optional[int] = None  # default: half of --epochs (0 when distillation is off)
     batch_size: int = 8
@@ -308,6 +309,12 @@ class Trainer:
             raise EDCError(f"--max-cloud-coverage {opts.max_cloud_coverage} is outside 0.05..1; give a fraction "
                            "such as 0.7.")
         self.coverage_range = (0.05, opts.max_cloud_coverage)
+        if opts.sar_width is not None and not 0.05 <= opts.sar_width <= 2.0:
+            raise EDCError(f"--sar-width {opts.sar_width} is outside 0.05..2; give the SAR stream's width as a "
+                           "fraction of the optical stream's, such as 0.5 (the presets') or 1.0.")
+        if opts.sar_width is not None and opts.architecture != "edc":
+            raise EDCError(f"--sar-width applies to the EDC network only ('{opts.architecture}' has no separate "
+                           "SAR stream width); leave it out.")
         self.train_set = TrainingSet(self.reader, self.norm, train_idx, crop=opts.crop, augment=True,
                                      cloud_probability=opts.cloud_probability, seed=opts.seed,
                                      coverage_range=self.coverage_range)
@@ -326,6 +333,9 @@ class Trainer:
         from .network import preset_config
         self.config = preset_config(opts.preset, sample["optical"].shape[0], sample["sar"].shape[0],
                                     self.num_classes)
+        if opts.sar_width is not None:
+            from .network.config import sar_dims_for
+            self.config["sar_dims"] = sar_dims_for(self.config, opts.sar_width)
         self.history, self.teacher, self.best, self.stopped_early = [], None, None, {}
 
     # -- models
@@ -626,6 +636,8 @@ HELP = {
     "val_fraction": "share of the training samples held out for validation when no --val-split",
     "architecture": "edc, dense_tristream, optical_only, sar_only or early_concat",
     "preset": "model size: tiny, small or base",
+    "sar_width": "EDC only: width of the SAR stream as a fraction of the optical stream's (default: the preset's "
+                 "0.5; 1.0 = as wide)",
     "epochs": "student epochs",
     "teacher_epochs": "teacher epochs (default: half of --epochs; 0 without distillation)",
     "crop": "random training crop in pixels (0 or omitted = whole samples); 160 or more gives EDC's attention "
@@ -667,7 +679,7 @@ def build_parser():
             kind = {int: int, float: float}.get(type(default), str)
             if field.name in ("teacher_epochs", "max_samples", "threads", "crop"):
                 kind = int
-            if field.name == "time_limit":
+            if field.name in ("time_limit", "sar_width"):
                 kind = float
             parser.add_argument(name, type=kind, default=default, help=HELP.get(field.name, " "))
     return parser

@@ -43,7 +43,7 @@ class TrainAlgorithm(QgsProcessingAlgorithm):
     DATASET, KIND, SPLIT, ARCHITECTURE, PRESET = "DATASET", "KIND", "SPLIT", "ARCHITECTURE", "PRESET"
     EPOCHS, TEACHER_EPOCHS, BATCH_SIZE, CROP, LR = "EPOCHS", "TEACHER_EPOCHS", "BATCH_SIZE", "CROP", "LR"
     DISTILL, CLOUDS, SEED, DEVICE, RESUME = "DISTILL", "CLOUDS", "SEED", "DEVICE", "RESUME"
-    MAX_CLOUD_COVER = "MAX_CLOUD_COVER"
+    MAX_CLOUD_COVER, SAR_WIDTH = "MAX_CLOUD_COVER", "SAR_WIDTH"
     WORK_DIR, OUTPUT = "WORK_DIR", "OUTPUT"
 
     def name(self):
@@ -98,6 +98,9 @@ class TrainAlgorithm(QgsProcessingAlgorithm):
                                          QgsProcessingParameterNumber.Double, 0.7, False, 0.0, 1.0),
             QgsProcessingParameterNumber(self.MAX_CLOUD_COVER, "Largest synthetic cloud cover (fraction of a sample)",
                                          QgsProcessingParameterNumber.Double, 0.7, False, 0.05, 1.0),
+            QgsProcessingParameterNumber(self.SAR_WIDTH, "SAR stream width, as a fraction of the optical stream's "
+                                         "(EDC network only; the presets use 0.5)",
+                                         QgsProcessingParameterNumber.Double, 0.5, False, 0.05, 2.0),
             QgsProcessingParameterNumber(self.SEED, "Random seed", QgsProcessingParameterNumber.Integer, 0, False,
                                          0, 2 ** 31 - 1),
             QgsProcessingParameterFile(self.WORK_DIR, "Work folder (checkpoints, logs, plots; empty = next to the "
@@ -128,10 +131,12 @@ class TrainAlgorithm(QgsProcessingAlgorithm):
                                          "holds the training data.")
         work = self.parameterAsFile(parameters, self.WORK_DIR, context) or os.path.splitext(output)[0] + "_run"
         teacher = self.parameterAsInt(parameters, self.TEACHER_EPOCHS, context)
+        architecture = ARCHITECTURES[self.parameterAsEnum(parameters, self.ARCHITECTURE, context)][0]
         return TrainOptions(
             data=dataset, dataset=KINDS[self.parameterAsEnum(parameters, self.KIND, context)][0], out=work,
             train_split=self.parameterAsString(parameters, self.SPLIT, context) or "train",
-            architecture=ARCHITECTURES[self.parameterAsEnum(parameters, self.ARCHITECTURE, context)][0],
+            architecture=architecture,
+            sar_width=self.parameterAsDouble(parameters, self.SAR_WIDTH, context) if architecture == "edc" else None,
             preset=PRESETS[self.parameterAsEnum(parameters, self.PRESET, context)],
             epochs=self.parameterAsInt(parameters, self.EPOCHS, context),
             teacher_epochs=None if teacher < 0 else teacher,

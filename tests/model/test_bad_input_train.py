@@ -87,6 +87,11 @@ CASES = {
                                   ["no checkpoint", "start without --resume"]),
     "cloud_cover_out_of_range": (lambda d, w: generic(d / "g", w), ["--max-cloud-coverage", "1.5"],
                                  ["--max-cloud-coverage 1.5 is outside 0.05..1"]),
+    "sar_width_out_of_range": (lambda d, w: generic(d / "g", w), ["--sar-width", "3"],
+                               ["--sar-width 3.0 is outside 0.05..2"]),
+    "sar_width_for_a_baseline": (lambda d, w: generic(d / "g", w), ["--sar-width", "1", "--architecture",
+                                                                     "early_concat"],
+                                 ["--sar-width applies to the EDC network only"]),
     "epochs_not_a_number": (lambda d, w: generic(d / "g", w), ["--epochs", "ten"], ["--epochs", "invalid int"]),
 }
 

@@ -146,3 +146,23 @@ def test_torchrun_two_cpu_processes(m3m, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert (tmp_path / "model.pt").is_file() and len(_log(tmp_path / "log.csv")) == 2
     assert run.stderr.count("phase=student epoch=1") == 1
+
+
+def test_sar_width_option_builds_a_full_width_sar_stream(m3m, tmp_path):
+    """``--sar-width 1.0`` through the CLI: the weights carry a SAR stream as wide as the optical one (4 stages of
+    16-32-48-64 channels in the tiny preset instead of 8-16-24-32) and load back into a network of that shape."""
+    from model.network import build_model, preset_config
+    from model.weights import load_weights
+    run = subprocess.run([sys.executable, "-m", "model.train", "--data", str(m3m), "--dataset", "m3m_cr",
+                          "--train-split", "train,test", "--out", str(tmp_path), "--preset", "tiny", "--epochs", "1",
+                          "--teacher-epochs", "1", "--crop", "96", "--batch-size", "2", "--threads", "1",
+                          "--no-progress-bar", "--sar-width", "1.0"], cwd=REPO, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    model, meta = load_weights(tmp_path / "model.pt")
+    assert meta["config"]["sar_dims"] == meta["config"]["dims"] == [16, 32, 48, 64]
+    with torch.no_grad():
+        feats = model.sar(torch.randn(1, 2, 64, 64))
+    assert [f.shape[1] for f in feats] == [16, 32, 48, 64]
+    half = build_model("edc", preset_config("tiny", 4, 2, 6))
+    assert sum(p.numel() for p in model.parameters()) > sum(p.numel() for p in half.parameters())

@@ -108,6 +108,12 @@ def test_default_parameters_are_the_training_scripts_defaults(provider, dataset,
     for field in ("preset", "batch_size", "crop", "lr", "cloud_probability", "max_cloud_coverage", "seed",
                   "w_distill", "teacher_epochs", "train_split"):
         assert getattr(opts, field) == getattr(cli, field), field
+    # the SAR stream width defaults to the presets' own (0.5 of the optical stream)
+    from model.network.config import PRESETS, sar_dims_for
+    assert sar_dims_for(PRESETS[opts.preset], opts.sar_width) == PRESETS[opts.preset]["sar_dims"]
     changed = alg.options({"DATASET": str(dataset), "OUTPUT": str(tmp_path / "w.pt"), "MAX_CLOUD_COVER": 0.9,
-                           "CLOUDS": 0.5}, QgsProcessingContext())
-    assert changed.max_cloud_coverage == 0.9 and changed.cloud_probability == 0.5
+                           "CLOUDS": 0.5, "SAR_WIDTH": 1.0}, QgsProcessingContext())
+    assert changed.max_cloud_coverage == 0.9 and changed.cloud_probability == 0.5 and changed.sar_width == 1.0
+    baseline = alg.options({"DATASET": str(dataset), "OUTPUT": str(tmp_path / "w.pt"), "ARCHITECTURE": 4,
+                            "SAR_WIDTH": 1.0}, QgsProcessingContext())
+    assert baseline.architecture != "edc" and baseline.sar_width is None
