@@ -19,8 +19,8 @@ BLOCK = 512
 
 def header(title, extra=""):
     import torch
-    return (f"# {title}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, "
-            f"torch {torch.__version__} ({torch.get_num_threads()} threads){extra}")
+    return (f"# {title}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+            f"{os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads){extra}")
 
 
 def random_weights(path, preset="small", n_optical=3, n_sar=1):
@@ -88,7 +88,8 @@ def make_scene(folder, size, seed=0):
     utm.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
     to_wgs = osr.CoordinateTransformation(utm, wgs)
     span = size * pixel
-    corners = [to_wgs.TransformPoint(x, y)[:2] for x in (x0 - 200, x0 + span + 200) for y in (y0 + 200, y0 - span - 200)]
+    corners = [to_wgs.TransformPoint(x, y)[:2]
+               for x in (x0 - 200, x0 + span + 200) for y in (y0 + 200, y0 - span - 200)]
     lons, lats = [c[0] for c in corners], [c[1] for c in corners]
     step = 20.0 / 111320.0
     cols, rows = int((max(lons) - min(lons)) / step) + 1, int((max(lats) - min(lats)) / step) + 1

@@ -81,8 +81,8 @@ def main(argv=None):
     seconds, n_tiles, tile, result = run_segment(optical, sar, pt, work / "landcover_gpu.tif", args.batch_size,
                                                  device="cuda")
     forward = model_only_seconds(pt, n_tiles, tile, args.batch_size, device="cuda")
-    print(f"segment() {args.size}x{args.size} on {result.device}: {seconds:.1f} s; forward passes alone {forward:.1f} s; "
-          f"pipeline overhead ratio on the GPU: {seconds / forward:.2f}")
+    print(f"segment() {args.size}x{args.size} on {result.device}: {seconds:.1f} s; "
+          f"forward passes alone {forward:.1f} s; pipeline overhead ratio on the GPU: {seconds / forward:.2f}")
 
 
 if __name__ == "__main__":

@@ -106,7 +106,8 @@ def main(argv=None):
               f"median {seconds:.1f} s for {n_tiles} tiles of {tile} px (overlap {result.overlap}); "
               f"forward passes alone: median {forward:.1f} s; {result.device}; runs {[round(r, 1) for r in runs]}, "
               f"forwards {[round(f, 1) for f in forwards]}")
-        print(f"pipeline overhead ratio: {ratio:.3f} (target <= 1.15): {'PASS' if ratio <= 1.15 else 'MISS'}", flush=True)
+        print(f"pipeline overhead ratio: {ratio:.3f} (target <= 1.15): {'PASS' if ratio <= 1.15 else 'MISS'}",
+              flush=True)
 
     if not args.skip_memory:
         tiny = random_weights(work / "edc_tiny_random.pt", "tiny")
