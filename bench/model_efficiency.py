@@ -48,7 +48,8 @@ def main(argv=None):
 
     print(f"# model efficiency, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__} ({args.threads} threads), batch 1, {args.bands[0]}+{args.bands[1]} bands, median of {args.repeats}")
+          f"torch {torch.__version__} ({args.threads} threads), batch 1, "
+          f"{args.bands[0]}+{args.bands[1]} bands, median of {args.repeats}")
     figures = {}
     for arch, preset in MODELS:
         model = build_model(arch, preset_config(preset, args.bands[0], args.bands[1], 2))
