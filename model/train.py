@@ -309,9 +309,11 @@ class Trainer:
             raise EDCError(f"--max-cloud-coverage {opts.max_cloud_coverage} is outside 0.05..1; give a fraction "
                            "such as 0.7.")
         self.coverage_range = (0.05, opts.max_cloud_coverage)
-        if opts.sar_width is not None and not 0.05 <= opts.sar_width <= 2.0:
-            raise EDCError(f"--sar-width {opts.sar_width} is outside 0.05..2; give the SAR stream's width as a "
-                           "fraction of the optical stream's, such as 0.5 (the presets') or 1.0.")
+        from .network.config import SAR_WIDTH_RANGE
+        if opts.sar_width is not None and not SAR_WIDTH_RANGE[0] <= opts.sar_width <= SAR_WIDTH_RANGE[1]:
+            raise EDCError(f"--sar-width {opts.sar_width} is outside {SAR_WIDTH_RANGE[0]:g}..{SAR_WIDTH_RANGE[1]:g}; "
+                           "give the SAR stream's width as a fraction of the optical stream's, such as 0.5 (the "
+                           "presets') or 1.0.")
         if opts.sar_width is not None and opts.architecture != "edc":
             raise EDCError(f"--sar-width applies to the EDC network only ('{opts.architecture}' has no separate "
                            "SAR stream width); leave it out.")

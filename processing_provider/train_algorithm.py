@@ -98,6 +98,7 @@ class TrainAlgorithm(QgsProcessingAlgorithm):
                                          QgsProcessingParameterNumber.Double, 0.7, False, 0.0, 1.0),
             QgsProcessingParameterNumber(self.MAX_CLOUD_COVER, "Largest synthetic cloud cover (fraction of a sample)",
                                          QgsProcessingParameterNumber.Double, 0.7, False, 0.05, 1.0),
+            # range = model.network.config.SAR_WIDTH_RANGE (written out: importing it would import torch)
             QgsProcessingParameterNumber(self.SAR_WIDTH, "SAR stream width, as a fraction of the optical stream's "
                                          "(EDC network only; the presets use 0.5)",
                                          QgsProcessingParameterNumber.Double, 0.5, False, 0.05, 2.0),

@@ -34,12 +34,16 @@ def preset_config(name, in_optical, in_sar, num_classes, **overrides):
     return config
 
 
+SAR_WIDTH_RANGE = (0.05, 2.0)  # allowed SAR/optical width ratios (training CLI, edc:train)
+
+
 def sar_dims_for(config, ratio):
     """SAR stream widths at ``ratio`` times the optical widths ``config["dims"]``: attention stages (3-4) are rounded
     to a multiple of their head count, convolutional stages (1-2) to a multiple of 4.  ratio 0.5 gives the presets'
     own ``sar_dims``; 1.0 a SAR stream as wide as the optical one."""
-    if not 0 < float(ratio) <= 2:
-        raise ValueError(f"SAR stream width ratio {ratio} is outside (0, 2]")
+    low, high = SAR_WIDTH_RANGE
+    if not low <= float(ratio) <= high:
+        raise ValueError(f"SAR stream width ratio {ratio} is outside {low:g}..{high:g}")
     widths = []
     for stage, dim in enumerate(config["dims"]):
         step = config["heads"][stage - 2] if stage >= 2 else 4

@@ -109,8 +109,11 @@ def test_default_parameters_are_the_training_scripts_defaults(provider, dataset,
                   "w_distill", "teacher_epochs", "train_split"):
         assert getattr(opts, field) == getattr(cli, field), field
     # the SAR stream width defaults to the presets' own (0.5 of the optical stream)
-    from model.network.config import PRESETS, sar_dims_for
+    from model.network.config import PRESETS, SAR_WIDTH_RANGE, sar_dims_for
     assert sar_dims_for(PRESETS[opts.preset], opts.sar_width) == PRESETS[opts.preset]["sar_dims"]
+    # the parameter accepts exactly the range the training script accepts (kept literal there: no torch at load)
+    sar_width = alg.parameterDefinition("SAR_WIDTH")
+    assert (sar_width.minimum(), sar_width.maximum()) == SAR_WIDTH_RANGE
     changed = alg.options({"DATASET": str(dataset), "OUTPUT": str(tmp_path / "w.pt"), "MAX_CLOUD_COVER": 0.9,
                            "CLOUDS": 0.5, "SAR_WIDTH": 1.0}, QgsProcessingContext())
     assert changed.max_cloud_coverage == 0.9 and changed.cloud_probability == 0.5 and changed.sar_width == 1.0

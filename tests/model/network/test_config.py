@@ -22,7 +22,7 @@ def test_attention_stages_keep_a_whole_number_of_channels_per_head():
     assert widths == sorted(widths) and widths[3] < preset["sar_dims"][3]
 
 
-@pytest.mark.parametrize("ratio", [0, -1, 2.5])
+@pytest.mark.parametrize("ratio", [0, 0.01, -1, 2.5])
 def test_ratio_out_of_range(ratio):
     with pytest.raises(ValueError, match="outside"):
         sar_dims_for(PRESETS["tiny"], ratio)
