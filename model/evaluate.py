@@ -6,7 +6,7 @@
 ``--coverage`` adds synthetic clouds over that fraction of every patch; without it the real clouds count (the cloud
 mask of the dataset, or for sets without one, bright grey pixels: ``clouds.bright_cloud_mask``).  ``--holdout-seed S
 --split train`` scores only the patches a training run with ``--seed S`` held out for validation (to compare runs
-without touching the test split).
+without touching the test split).  The maths is in ``metrics``, the plots in ``plots``.
 """
 
 import argparse
@@ -15,104 +15,12 @@ import sys
 
 import numpy as np
 
-from .datasets.base import IGNORE
+from .errors import EDCDatasetError, EDCError
+from .metrics import SUBSETS, confusion, evaluate_model, focus, scores
+from .plots import plot_iou_vs_cloud, plot_seed_summary
 
-SUBSETS = ("all", "cloudy", "clear")
-
-
-def confusion(pred, label, num_classes, ignore_index=IGNORE):
-    """Confusion matrix (rows = truth, columns = prediction) of integer arrays or tensors."""
-    pred, label = np.asarray(pred).ravel(), np.asarray(label).ravel()
-    keep = label != ignore_index
-    return np.bincount(label[keep] * num_classes + pred[keep], minlength=num_classes ** 2) \
-        .reshape(num_classes, num_classes).astype(np.int64)
-
-
-def scores(conf, class_names=None):
-    """mIoU (over classes present in truth or prediction), OA and per-class IoU from a confusion matrix."""
-    conf = np.asarray(conf, np.float64)
-    tp = np.diag(conf)
-    union = conf.sum(0) + conf.sum(1) - tp
-    iou = np.where(union > 0, tp / np.maximum(union, 1), np.nan)
-    names = class_names or [str(i) for i in range(len(tp))]
-    total = conf.sum()
-    return {"miou": float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan"),
-            "oa": float(tp.sum() / total) if total else float("nan"),
-            "iou": {n: (None if np.isnan(v) else float(v)) for n, v in zip(names, iou)},
-            "pixels": int(total)}
-
-
-def predict_batch(model, batch, device):
-    import torch
-    with torch.no_grad():
-        out = model(batch["optical"].to(device), batch["sar"].to(device))
-    return out["logits"].argmax(1).cpu().numpy()
-
-
-def evaluate_model(model, data, num_classes, class_names=None, device="cpu", batch_size=4, progress=None):
-    """Evaluate on a ``TrainingSet``; return {"all"|"cloudy"|"clear": scores, "confusion": {...}}."""
-    import torch
-    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
-    confs = {k: np.zeros((num_classes, num_classes), np.int64) for k in SUBSETS}
-    was_training = model.training
-    model.eval()
-    try:
-        for step, batch in enumerate(loader):
-            pred = predict_batch(model, batch, device)
-            label, cloud = batch["label"].numpy(), batch["cloud_mask"].numpy() > 0.5
-            confs["all"] += confusion(pred, label, num_classes)
-            confs["cloudy"] += confusion(pred[cloud], label[cloud], num_classes)
-            confs["clear"] += confusion(pred[~cloud], label[~cloud], num_classes)
-            if progress:
-                progress(step + 1, len(loader))
-    finally:
-        model.train(was_training)
-    result = {k: scores(confs[k], class_names) for k in SUBSETS}
-    result["confusion"] = {k: v.tolist() for k, v in confs.items()}
-    return result
-
-
-def plot_confusion(conf, class_names, path, title="Confusion matrix"):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    conf = np.asarray(conf, np.float64)
-    norm = conf / np.maximum(conf.sum(1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.7 * len(class_names), 1 + 0.6 * len(class_names)))
-    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
-    ax.set_yticks(range(len(class_names)), class_names)
-    for i in range(len(class_names)):
-        for j in range(len(class_names)):
-            ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=8,
-                    color="white" if norm[i, j] > 0.5 else "black")
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title)
-    fig.colorbar(im, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def plot_class_iou(result, path, title="Per-class IoU"):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    names = list(result["all"]["iou"])
-    fig, ax = plt.subplots(figsize=(2 + 0.9 * len(names), 3.2))
-    width = 0.27
-    for k, subset in enumerate(SUBSETS):
-        values = [result[subset]["iou"][n] or 0.0 for n in names]
-        ax.bar(np.arange(len(names)) + (k - 1) * width, values, width, label=f"{subset} pixels")
-    ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("IoU")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+__all__ = ["SUBSETS", "benchmark", "benchmark_table", "cloudy_patches", "confusion", "evaluate_model",
+           "evaluate_weights", "main", "scores", "seed_summary"]
 
 
 def evaluate_weights(weights, dataset, data, split="test", coverage=None, device="cpu", batch_size=4, seed=1234,
@@ -120,14 +28,13 @@ def evaluate_weights(weights, dataset, data, split="test", coverage=None, device
     """Load a weights file and evaluate it on a dataset split (optionally under synthetic clouds)."""
     import torch
     from .datasets import open_dataset
-    from .datasets.training import TrainingSet
-    from .weights import load_weights
-    model, meta = load_weights(weights, device="cpu")
-    model.to(device)
+    from .training.samples import TrainingSet
+    from .weights import open_weights
+    weights_file = open_weights(weights)
+    model, meta = weights_file.build_model(device), weights_file.metadata
     reader = open_dataset(dataset, data, split)
     names = [c["name"] for c in meta["classes"]]
     if len(names) != reader.num_classes:
-        from .errors import EDCDatasetError
         raise EDCDatasetError(f"The weights have {len(names)} classes but dataset '{data}' has "
                               f"{reader.num_classes}; evaluate on a dataset with the same classes.")
     synthetic = coverage is not None
@@ -179,13 +86,6 @@ def benchmark(weights, dataset, data, split="test", coverages=(0.0, 0.25, 0.5, 0
     return result
 
 
-def _focus(scores_, focus_class):
-    if focus_class is None:
-        return scores_["miou"]
-    value = scores_["iou"].get(focus_class)
-    return float("nan") if value is None else value
-
-
 def benchmark_table(result, focus_class=None):
     """Markdown table: one row per model, one column per setting (IoU of ``focus_class`` or mIoU)."""
     models = result["models"]
@@ -193,7 +93,7 @@ def benchmark_table(result, focus_class=None):
     what = f"{focus_class} IoU" if focus_class else "mIoU"
     lines = [f"| model ({what}) | " + " | ".join(settings) + " |", "|---" * (len(settings) + 1) + "|"]
     for name, rows in models.items():
-        lines.append(f"| {name} | " + " | ".join(f"{_focus(rows[s]['all'], focus_class):.3f}" for s in settings)
+        lines.append(f"| {name} | " + " | ".join(f"{focus(rows[s]['all'], focus_class):.3f}" for s in settings)
                      + " |")
     return "\n".join(lines) + "\n"
 
@@ -212,7 +112,7 @@ def seed_summary(results, focus_class=None):
                 raise ValueError(f"run '{name}' appears twice (seed {seed} of '{model}')")
             seeds[model].add(seed)
             for setting, r in rows.items():
-                values.setdefault(model, {}).setdefault(setting, []).append(_focus(r["all"], focus_class))
+                values.setdefault(model, {}).setdefault(setting, []).append(focus(r["all"], focus_class))
     settings = list(next(iter(values.values())))
     what = f"{focus_class} IoU" if focus_class else "mIoU"
     lines = [f"| model ({what}) | seeds | " + " | ".join(settings) + " |", "|---" * (len(settings) + 2) + "|"]
@@ -226,49 +126,7 @@ def seed_summary(results, focus_class=None):
     return "\n".join(lines) + "\n", values
 
 
-def plot_seed_summary(values, path, focus_class=None):
-    """IoU against synthetic cloud cover: per model the mean over seeds, a bar from its lowest to its highest seed."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3.8))
-    for k, (model, rows) in enumerate(values.items()):
-        synth = sorted((float(s.split()[1].rstrip("%")), np.asarray(v)) for s, v in rows.items()
-                       if s.startswith("synthetic"))
-        x = np.array([c for c, _ in synth]) + (k - (len(values) - 1) / 2) * 0.8   # small offsets keep bars apart
-        mean = np.array([v.mean() for _, v in synth])
-        low, high = mean - np.array([v.min() for _, v in synth]), np.array([v.max() for _, v in synth]) - mean
-        n = sorted({len(v) for _, v in synth})
-        label = f"{model} ({'/'.join(map(str, n))} seed{'s' if max(n) > 1 else ''})"
-        ax.errorbar(x, mean, yerr=[low, high], fmt="o-", capsize=3, label=label)
-    ax.set_xlabel("synthetic cloud cover of each clear test patch (%)")
-    ax.set_ylabel((f"{focus_class} IoU" if focus_class else "mIoU") + ": mean, seed range")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_iou_vs_cloud(result, path, focus_class=None):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    for name, rows in result["models"].items():
-        synth = [(float(s.split()[1].rstrip("%")), rows[s]["all"]) for s in rows if s.startswith("synthetic")]
-        ax.plot([c for c, _ in synth], [_focus(r, focus_class) for _, r in synth], "o-", label=name)
-    ax.set_xlabel("synthetic cloud cover of each clear test patch (%)")
-    ax.set_ylabel(f"{focus_class} IoU" if focus_class else "mIoU")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def main(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", nargs="+", help="one weights file (several with --benchmark)")
     parser.add_argument("--dataset", default="auto")
@@ -290,36 +148,54 @@ def main(argv=None):
                         help="instead of evaluating: mean and spread over seeds of earlier --benchmark results "
                              "(runs named <model>_s<N> are seed N of <model>)")
     parser.add_argument("--plot", metavar="PNG", help="with --seed-summary: plot IoU against cloud cover here")
+    return parser
+
+
+def _summarise_seeds(args):
+    try:
+        results = [json.loads(open(path).read()) for path in args.seed_summary]
+        table, values = seed_summary(results, args.focus_class)
+        print(table)
+        if args.plot:
+            plot_seed_summary(values, args.plot, args.focus_class)
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump({"focus": args.focus_class or "miou", "sources": args.seed_summary,
+                           "values_per_seed": values}, fh, indent=1)
+    except (OSError, ValueError, KeyError, StopIteration) as exc:
+        print(f"error: cannot summarise {' '.join(args.seed_summary)}: {exc}; give benchmark.json files "
+              "written by --benchmark.", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _holdout_indices(args):
+    """The patches of ``--split`` that a training run with ``--seed args.holdout_seed`` validated on."""
+    from .datasets import open_dataset
+    from .training.data import holdout_split
+    n = len(open_dataset(args.dataset, args.data, args.split))
+    if not 0 < args.val_fraction < 1 or n < 10:
+        raise EDCError(f"--holdout-seed needs --val-fraction between 0 and 1 and a split of at least 10 "
+                       f"patches (training holds none out otherwise); '{args.split}' has {n}.")
+    return holdout_split(range(n), args.holdout_seed, args.val_fraction)[1]
+
+
+def _print_result(result):
+    for subset in SUBSETS:
+        r = result[subset]
+        ious = ", ".join(f"{n} {v:.3f}" if v is not None else f"{n} -" for n, v in r["iou"].items())
+        print(f"{subset:6s} pixels={r['pixels']:>10d}  mIoU={r['miou']:.4f}  OA={r['oa']:.4f}  IoU: {ious}")
+
+
+def main(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.seed_summary:
-        try:
-            results = [json.loads(open(path).read()) for path in args.seed_summary]
-            table, values = seed_summary(results, args.focus_class)
-            print(table)
-            if args.plot:
-                plot_seed_summary(values, args.plot, args.focus_class)
-            if args.json:
-                with open(args.json, "w") as fh:
-                    json.dump({"focus": args.focus_class or "miou", "sources": args.seed_summary,
-                               "values_per_seed": values}, fh, indent=1)
-        except (OSError, ValueError, KeyError, StopIteration) as exc:
-            print(f"error: cannot summarise {' '.join(args.seed_summary)}: {exc}; give benchmark.json files "
-                  "written by --benchmark.", file=sys.stderr)
-            return 2
-        return 0
+        return _summarise_seeds(args)
     if not args.weights or not args.data:
         parser.error("--weights and --data are required (unless --seed-summary)")
-    from .errors import EDCError
     try:
-        indices = None
-        if args.holdout_seed is not None:
-            from .datasets import open_dataset
-            from .train import holdout_split
-            n = len(open_dataset(args.dataset, args.data, args.split))
-            if not 0 < args.val_fraction < 1 or n < 10:
-                raise EDCError(f"--holdout-seed needs --val-fraction between 0 and 1 and a split of at least 10 "
-                               f"patches (training holds none out otherwise); '{args.split}' has {n}.")
-            indices = holdout_split(range(n), args.holdout_seed, args.val_fraction)[1]
+        indices = None if args.holdout_seed is None else _holdout_indices(args)
         if args.benchmark:
             result = benchmark(args.weights, args.dataset, args.data, args.split, device=args.device,
                                out=args.benchmark, focus_class=args.focus_class, indices=indices)
@@ -330,10 +206,7 @@ def main(argv=None):
     except EDCError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for subset in SUBSETS:
-        r = result[subset]
-        ious = ", ".join(f"{n} {v:.3f}" if v is not None else f"{n} -" for n, v in r["iou"].items())
-        print(f"{subset:6s} pixels={r['pixels']:>10d}  mIoU={r['miou']:.4f}  OA={r['oa']:.4f}  IoU: {ious}")
+    _print_result(result)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=1)

@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from .datasets.base import IGNORE
+from .vocabulary import IGNORE_LABEL as IGNORE
 
 
 def segmentation_loss(logits, label, ignore_index=IGNORE):

@@ -7,9 +7,8 @@ and optionally ``cloudfree`` and ``cloud_mask`` (see ``base``).  Readers import 
 from pathlib import Path
 
 from ..errors import EDCDatasetError
+from ..vocabulary import DATASET_KINDS as KINDS
 from .base import IGNORE, Dataset, check_sample
-
-KINDS = ("ombria", "m3m_cr", "whu_opt_sar", "generic")
 
 
 def reader_class(kind):

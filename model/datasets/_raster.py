@@ -1,28 +1,15 @@
-"""Small GDAL helpers for the GeoTIFF readers: read a raster, or resample it onto another raster's grid."""
+"""GeoTIFF access for the readers, on top of ``model.geo``: a raster as it is, or put onto another raster's grid by
+the resampling rule of inference (``geo.warp.resampling_for``: nearest for class values, average or bilinear for
+continuous ones).  Every error is an EDCDatasetError naming the file."""
 
 import numpy as np
 
-from ..errors import EDCDatasetError, EDCDependencyError
-
-
-def _gdal():
-    try:
-        from osgeo import gdal
-    except ImportError:  # pragma: no cover - GDAL ships with QGIS
-        raise EDCDependencyError("GDAL (osgeo) is needed to read GeoTIFF datasets; install GDAL or run in QGIS.")
-    gdal.UseExceptions()
-    return gdal
+from ..errors import EDCDatasetError, EDCInputError
 
 
 def open_raster(path):
-    gdal = _gdal()
-    try:
-        ds = gdal.Open(str(path))
-    except RuntimeError as exc:
-        raise EDCDatasetError(f"Cannot read raster '{path}': {exc}") from None
-    if ds is None:
-        raise EDCDatasetError(f"Cannot read raster '{path}'.")
-    return ds
+    from ..geo.rasters import open_raster as geo_open
+    return geo_open(path, "dataset", error=EDCDatasetError)
 
 
 def read(path, dtype=np.float32):
@@ -31,32 +18,31 @@ def read(path, dtype=np.float32):
     return ds.ReadAsArray().astype(dtype).reshape(ds.RasterCount, ds.RasterYSize, ds.RasterXSize)
 
 
-def read_on_grid(path, reference, resampling="bilinear", dtype=np.float32):
-    """Read ``path`` resampled onto the pixel grid of raster ``reference`` (same extent, size and CRS).
+def _grid_of(ds):
+    from ..geo.grid import Grid
+    return Grid(tuple(ds.GetGeoTransform()), ds.GetProjection() or "", ds.RasterXSize, ds.RasterYSize)
 
-    Returns (C, H, W).  Rasters already on that grid are read as they are.
-    """
-    gdal = _gdal()
+
+def read_on_grid(path, reference, categorical=False, dtype=np.float32):
+    """Read ``path`` put onto the pixel grid of raster ``reference`` (same extent, size and CRS): class values
+    (``categorical``) by the nearest pixel, continuous ones by the inference rule.  Returns (C, H, W); rasters
+    already on that grid are read as they are."""
+    from ..geo.warp import band_subset, resampling_for, warp
     src, ref = open_raster(path), open_raster(reference)
-    same = (src.RasterXSize, src.RasterYSize) == (ref.RasterXSize, ref.RasterYSize) and \
-        np.allclose(src.GetGeoTransform(), ref.GetGeoTransform())
-    if same:
-        out = src
-    else:
-        gt = ref.GetGeoTransform()
-        xmin, ymax = gt[0], gt[3]
-        xmax, ymin = xmin + gt[1] * ref.RasterXSize, ymax + gt[5] * ref.RasterYSize
-        has_crs = bool(src.GetProjection()) and bool(ref.GetProjection())
-        if not has_crs and src.GetGeoTransform() == (0, 1, 0, 0, 0, 1):
-            raise EDCDatasetError(f"Raster '{path}' has another size than '{reference}' and no georeferencing; "
-                                  "cannot put it on the same grid.")
-        try:
-            out = gdal.Warp("", src, format="MEM", outputBounds=(xmin, min(ymin, ymax), xmax, max(ymin, ymax)),
-                            width=ref.RasterXSize, height=ref.RasterYSize, resampleAlg=resampling,
-                            dstSRS=ref.GetProjection() or None)
-        except RuntimeError as exc:
-            raise EDCDatasetError(f"Cannot resample '{path}' onto the grid of '{reference}': {exc}") from None
-    return out.ReadAsArray().astype(dtype).reshape(-1, ref.RasterYSize, ref.RasterXSize)
+    if (src.RasterXSize, src.RasterYSize) == (ref.RasterXSize, ref.RasterYSize) and \
+            np.allclose(src.GetGeoTransform(), ref.GetGeoTransform()):
+        return read(path, dtype)
+    if not (src.GetProjection() and ref.GetProjection()) and src.GetGeoTransform(can_return_null=True) is None:
+        raise EDCDatasetError(f"Raster '{path}' has another size than '{reference}' and no georeferencing; "
+                              "cannot put it on the same grid.")
+    grid = _grid_of(ref)
+    try:
+        resampling = resampling_for(src, grid, categorical=categorical)
+        out = warp(band_subset(src, range(1, src.RasterCount + 1)), grid, resampling, "MEM", label=str(path))
+    except EDCInputError as exc:
+        raise EDCDatasetError(f"Cannot resample '{path}' onto the grid of '{reference}': {exc}") from None
+    data = out.ReadAsArray().reshape(out.RasterCount, grid.height, grid.width)
+    return data[:-1].astype(dtype)     # the last band is warp's coverage (alpha)
 
 
 def nodata_mask(path):

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EDCDatasetError
-
-IGNORE = 255
+from ..vocabulary import IGNORE_LABEL as IGNORE
 
 
 class Dataset:

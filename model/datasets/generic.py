@@ -10,7 +10,8 @@
     <root>/[<split>/]cloud_mask/NAME.tif optional: 1 = cloud
 
 ``classes.json`` may also be an object {"classes": [...], "optical_bands": [...], "sar_bands": [...]}.  SAR, labels,
-cloud-free images and cloud masks are resampled onto the optical grid when their grid differs.
+cloud-free images and cloud masks are resampled onto the optical grid when their grid differs, by the rule of
+inference (``model.geo.warp``): nearest for labels and masks, average or bilinear for SAR and optical values.
 """
 
 import json
@@ -74,10 +75,10 @@ class Generic(Dataset):
     def load(self, item):
         ref = item["optical"]
         sample = {"name": f"{self.root.name}_{item['key']}", "optical": _raster.read(ref),
-                  "sar": np.nan_to_num(_raster.read_on_grid(item["sar"], ref, "bilinear")),
-                  "label": _raster.read_on_grid(item["label"], ref, "near", np.int64)[0]}
+                  "sar": np.nan_to_num(_raster.read_on_grid(item["sar"], ref)),
+                  "label": _raster.read_on_grid(item["label"], ref, categorical=True, dtype=np.int64)[0]}
         if "cloudfree" in item:
-            sample["cloudfree"] = _raster.read_on_grid(item["cloudfree"], ref, "bilinear")
+            sample["cloudfree"] = _raster.read_on_grid(item["cloudfree"], ref)
         if "cloud_mask" in item:
-            sample["cloud_mask"] = _raster.read_on_grid(item["cloud_mask"], ref, "near")[0] > 0
+            sample["cloud_mask"] = _raster.read_on_grid(item["cloud_mask"], ref, categorical=True)[0] > 0
         return sample

@@ -2,8 +2,9 @@
 
 Layout: ``<split>/<kind>_<season>/<kind>_<season>_<n>/<kind>_<season>_<n>_p_<k>.<ext>`` with kinds
 ``planet_cloudy``, ``planet_cloudfree``, ``S1``, ``landcover`` (.tif) and ``cloudmask`` (.npy).  The SAR and the
-labels are resampled onto the optical grid (bilinear for SAR, nearest for labels).  WorldCover codes are grouped into
-the usual six classes; snow (70), mangroves (95) and moss (100) are ignored.
+labels are resampled onto the optical grid by the rule of inference (``model.geo.warp``: nearest for labels, bilinear
+for the 10 m SAR).  WorldCover codes are grouped into the usual six classes; snow (70), mangroves (95) and moss (100)
+are ignored.
 """
 
 import re
@@ -61,9 +62,9 @@ class M3MCR(Dataset):
     def load(self, item):
         ref = item["planet_cloudy"]
         optical = _raster.read(ref)
-        cloudfree = _raster.read_on_grid(item["planet_cloudfree"], ref, "near")
-        sar = _raster.read_on_grid(item["S1"], ref, "bilinear")
-        codes = _raster.read_on_grid(item["landcover"], ref, "near")[0]
+        cloudfree = _raster.read_on_grid(item["planet_cloudfree"], ref)
+        sar = _raster.read_on_grid(item["S1"], ref)
+        codes = _raster.read_on_grid(item["landcover"], ref, categorical=True)[0]
         label = group_worldcover(codes, item["landcover"])
         label[_raster.nodata_mask(ref) | _raster.nodata_mask(item["planet_cloudfree"])] = IGNORE
         cloud = np.load(item["cloudmask"], allow_pickle=False).astype(bool)

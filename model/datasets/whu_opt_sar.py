@@ -42,8 +42,8 @@ class WHUOptSar(Dataset):
     def load(self, item):
         opt_path, sar_path, lbl_path, key = item
         optical = _raster.read(opt_path)
-        sar = _raster.read_on_grid(sar_path, opt_path, "bilinear")[:1]
-        codes = _raster.read_on_grid(lbl_path, opt_path, "near")[0].astype(np.int64)
+        sar = _raster.read_on_grid(sar_path, opt_path)[:1]
+        codes = _raster.read_on_grid(lbl_path, opt_path, categorical=True)[0].astype(np.int64)
         bad = (codes % 10 != 0) | (codes < 0) | (codes > 70)
         if bad.any():
             raise EDCDatasetError(f"Label '{lbl_path}' has values {np.unique(codes[bad])[:6].tolist()}; WHU-OPT-SAR "

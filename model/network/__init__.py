@@ -4,10 +4,9 @@
 ``preset_config(name, in_optical, in_sar, num_classes)`` gives a config for the tiny / small / base presets.
 """
 
+from ..vocabulary import ARCHITECTURES
 from .config import PRESETS, preset_config
 from .layers import AttentionCounter
-
-ARCHITECTURES = ("edc", "dense_tristream", "optical_only", "sar_only", "early_concat")
 
 
 def build_model(architecture, config):

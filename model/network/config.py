@@ -13,6 +13,8 @@ encoders).  The efficiency comparison (model/stats.py) sets EDC-small against th
 
 import copy
 
+from ..vocabulary import SAR_WIDTH_RANGE
+
 PRESETS = {
     "tiny": {"dims": [16, 32, 48, 64], "sar_dims": [8, 16, 24, 32], "depths": [1, 1, 1, 1], "heads": [2, 2],
              "window": [4, 4], "carriers": 1, "decoder_dim": 16, "mlp_ratio": 2.0},
@@ -33,8 +35,6 @@ def preset_config(name, in_optical, in_sar, num_classes, **overrides):
     config.update(overrides)
     return config
 
-
-SAR_WIDTH_RANGE = (0.05, 2.0)  # allowed SAR/optical width ratios (training CLI, edc:train)
 
 
 def sar_dims_for(config, ratio):

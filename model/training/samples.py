@@ -3,6 +3,7 @@
 Per sample: synthetic clouds are added to clear images (real cloudy/clear pairs are used as they are), the robust
 per-image statistics are computed on the whole (cloudy) image exactly as at inference, then a random crop and
 flips/rotations are taken.  Randomness comes from (seed, epoch, index) alone, so a resumed run sees the same data.
+``teacher_view`` is what the distillation teacher sees of a sample or a batch: the cloud-free image, no clouds.
 """
 
 import numpy as np
@@ -43,7 +44,7 @@ class TrainingSet(torch.utils.data.Dataset):
         spec = self.spec[stream]
         if stats is None:
             stats = normalization.compute_stats(array, _valid(array), spec)
-        return np.nan_to_num(normalization.normalize(array, stats, spec)).astype(np.float32), stats
+        return np.nan_to_num(normalization.normalize(array, stats)).astype(np.float32), stats
 
     def __getitem__(self, i):
         index = self.indices[i]
@@ -86,3 +87,21 @@ class TrainingSet(torch.utils.data.Dataset):
             if flip:
                 arrays = [a[:, :, ::-1] for a in arrays]
         return arrays
+
+
+def teacher_view(item):
+    """A sample or batch as the teacher sees it: the cloud-free optical image as input, no cloud pixels."""
+    return dict(item, optical=item["teacher_optical"], cloud_mask=torch.zeros_like(item["cloud_mask"]))
+
+
+class TeacherSet(torch.utils.data.Dataset):
+    """``data`` (a TrainingSet) through :func:`teacher_view`, for validating the teacher."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, i):
+        return teacher_view(self.data[i])
