@@ -1,46 +1,17 @@
 """edc:train: trains in a background task, writes weights that edc:segment uses; cancel; bad folders."""
 
-import json
-
 import numpy as np
 import pytest
-from osgeo import gdal, osr
+from helpers.datasets import generic_folder
+from osgeo import gdal
 from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback
 from qgis_helpers import run_in_task
-
-CLASSES = [{"name": "land", "color": "#33a02c"}, {"name": "water", "color": "#1f78b4"}]
-
-
-def _tif(path, array, pixel):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    kind = gdal.GDT_Float32 if array.dtype == np.float32 else gdal.GDT_Byte
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), array.shape[2], array.shape[1], array.shape[0], kind)
-    ds.SetGeoTransform((600000.0, pixel, 0, 5000000.0, 0, -pixel))
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(32631)
-    ds.SetProjection(srs.ExportToWkt())
-    for i, band in enumerate(array):
-        ds.GetRasterBand(i + 1).WriteArray(band)
-    ds = None
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    """Generic layout, 6 samples 48 x 48: water where the NIR band is dark and the SAR is dark."""
-    root = tmp_path_factory.mktemp("dataset")
-    (root / "classes.json").write_text(json.dumps(CLASSES))
-    rng = np.random.default_rng(0)
-    for i in range(6):
-        yy, xx = np.mgrid[0:48, 0:48]
-        water = (xx + yy * (i % 3)) < 20 + 4 * i
-        optical = rng.uniform(0.1, 0.4, (4, 48, 48)).astype(np.float32)
-        optical[3][water] = 0.02
-        sar = rng.normal(-8, 1, (2, 24, 24)).astype(np.float32)
-        sar[:, water[::2, ::2]] = -22
-        _tif(root / "optical" / f"s{i}.tif", optical, 10)
-        _tif(root / "sar" / f"s{i}.tif", sar, 20)
-        _tif(root / "label" / f"s{i}.tif", water[None].astype(np.uint8), 10)
-    return root
+    """Generic layout, 6 samples 48 x 48, 4 optical and 2 SAR bands; water (class 1) darker in the optical bands."""
+    return generic_folder(tmp_path_factory.mktemp("dataset"), n=6, size=48, n_optical=4)
 
 
 def _params(dataset, output, **extra):
@@ -54,9 +25,10 @@ def test_registered(provider):
     assert "dataset folder" in alg.shortHelpString().lower()
 
 
+@pytest.mark.slow
 def test_background_training_gives_weights_for_segment(provider, dataset, scene, tmp_path):
     import processing
-    from model.weights import read_metadata
+    from model.weights import open_weights
 
     alg = QgsApplication.processingRegistry().createAlgorithmById("edc:train")
     context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
@@ -66,7 +38,7 @@ def test_background_training_gives_weights_for_segment(provider, dataset, scene,
     assert results["OUTPUT"] == str(weights) and weights.is_file()
     assert max(progress) == pytest.approx(100, abs=1)
     assert (tmp_path / "mine_run" / "log.csv").is_file() and (tmp_path / "mine_run" / "checkpoint.pt").is_file()
-    meta = read_metadata(weights)
+    meta = open_weights(weights).metadata
     assert meta["trained"] and [c["name"] for c in meta["classes"]] == ["land", "water"]
     assert len(meta["inputs"]["optical"]["bands"]) == 4 and len(meta["inputs"]["sar"]["bands"]) == 2
 
@@ -77,6 +49,7 @@ def test_background_training_gives_weights_for_segment(provider, dataset, scene,
     assert set(np.unique(values)) <= {0, 1, 255}
 
 
+@pytest.mark.slow
 def test_cancel_stops_and_keeps_no_weights(provider, dataset, tmp_path):
     import processing
 
@@ -100,7 +73,7 @@ def test_bad_dataset_folder(provider, tmp_path):
 
 def test_default_parameters_are_the_training_scripts_defaults(provider, dataset, tmp_path):
     """Advanced parameters left alone give the same recipe as ``python -m model.train`` without options."""
-    from model.train import TrainOptions
+    from model.training import TrainOptions
 
     alg = QgsApplication.processingRegistry().createAlgorithmById("edc:train")
     opts = alg.options({"DATASET": str(dataset), "OUTPUT": str(tmp_path / "w.pt")}, QgsProcessingContext())
@@ -109,9 +82,10 @@ def test_default_parameters_are_the_training_scripts_defaults(provider, dataset,
                   "w_distill", "teacher_epochs", "train_split"):
         assert getattr(opts, field) == getattr(cli, field), field
     # the SAR stream width defaults to the presets' own (0.5 of the optical stream)
-    from model.network.config import PRESETS, SAR_WIDTH_RANGE, sar_dims_for
+    from model.network.config import PRESETS, sar_dims_for
+    from model.vocabulary import SAR_WIDTH_RANGE
     assert sar_dims_for(PRESETS[opts.preset], opts.sar_width) == PRESETS[opts.preset]["sar_dims"]
-    # the parameter accepts exactly the range the training script accepts (kept literal there: no torch at load)
+    # the parameter accepts exactly the range the training script accepts
     sar_width = alg.parameterDefinition("SAR_WIDTH")
     assert (sar_width.minimum(), sar_width.maximum()) == SAR_WIDTH_RANGE
     changed = alg.options({"DATASET": str(dataset), "OUTPUT": str(tmp_path / "w.pt"), "MAX_CLOUD_COVER": 0.9,

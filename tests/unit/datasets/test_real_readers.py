@@ -7,6 +7,8 @@ from model.datasets import IGNORE, detect_kind, open_dataset
 from model.datasets import _raster
 from model.datasets.m3m_cr import WORLDCOVER_GROUPS
 
+pytestmark = pytest.mark.real_data
+
 
 def test_ombria_train_and_test(shared_data):
     root = shared_data / "ombria"

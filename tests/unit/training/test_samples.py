@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from model.clouds import add_clouds
-from model.datasets.training import TrainingSet
+from model.training.samples import TeacherSet, TrainingSet, teacher_view
 
 SPEC = {"optical": {"method": "percentile", "low": 2.0, "high": 98.0},
         "sar": {"method": "percentile", "low": 2.0, "high": 98.0}}
@@ -47,3 +47,14 @@ def test_fixed_coverage_wins_and_default_range_keeps_old_samples():
     assert np.array_equal(a["cloud_mask"].numpy() > 0.5, mask)
     wider = TrainingSet(_Clear(), SPEC, cloud_probability=1.0, coverage_range=(0.05, 0.95))[3]
     assert not np.array_equal(a["cloud_mask"].numpy(), wider["cloud_mask"].numpy())
+
+
+def test_the_teacher_sees_the_clear_image_without_clouds():
+    data = TrainingSet(_Clear(), SPEC, cloud_probability=1.0)
+    item = data[2]
+    assert item["cloud_mask"].any() and not item["optical"].equal(item["teacher_optical"])
+    seen = TeacherSet(data)[2]
+    assert seen["optical"].equal(item["teacher_optical"]) and not seen["cloud_mask"].any()
+    assert seen["label"].equal(item["label"]) and seen["sar"].equal(item["sar"])
+    batch = {k: v[None] for k, v in item.items()}
+    assert teacher_view(batch)["optical"].equal(batch["teacher_optical"])
