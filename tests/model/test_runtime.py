@@ -1,0 +1,140 @@
+"""Runtimes: PyTorch and ONNX Runtime predictors, device choice, missing dependencies, GPU out-of-memory fallback."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from model.errors import EDCDependencyError, EDCInputError, EDCWeightsError
+from model.runtime import Predictor, is_out_of_memory, load_predictor
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    import torch
+    torch.set_num_threads(1)
+
+
+def _batch(n=2, size=40):
+    rng = np.random.default_rng(0)
+    return rng.random((n, 3, size, size), np.float32), rng.random((n, 1, size, size), np.float32)
+
+
+def test_torch_predictor_outputs(tiny_weights):
+    messages = []
+    predictor = load_predictor(tiny_weights, device="cpu", log=messages.append)
+    out = predictor.predict(*_batch())
+    assert out["probabilities"].shape == (2, 2, 40, 40)
+    np.testing.assert_allclose(out["probabilities"].sum(1), 1, atol=1e-5)
+    assert out["cloudfree"].shape == (2, 3, 40, 40) and out["reliability"].shape == (2, 1, 40, 40)
+    assert predictor.device == "PyTorch on CPU" and messages == ["Inference device: PyTorch on CPU"]
+    assert predictor.metadata["classes"][1]["name"] == "flood water"
+
+
+def test_onnx_predictor_matches_torch(tiny_weights, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from model.weights import export_onnx, load_weights
+    model, meta = load_weights(tiny_weights)
+    path = export_onnx(model, meta, tmp_path / "tiny.onnx")
+    onnx_pred = load_predictor(path, device="cpu")
+    assert onnx_pred.device == "ONNX Runtime CPUExecutionProvider"
+    batch = _batch(3, 64)
+    a, b = onnx_pred.predict(*batch), load_predictor(tiny_weights, device="cpu").predict(*batch)
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], atol=1e-4)
+
+
+def test_auto_uses_cuda_only_when_available(tiny_weights):
+    import torch
+    predictor = load_predictor(tiny_weights, device="auto")
+    assert predictor.on_gpu == torch.cuda.is_available()
+
+
+def test_cuda_requested_without_gpu_is_a_clear_error(tiny_weights, monkeypatch):
+    import torch
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(EDCInputError, match="CUDA.*choose the device 'Automatic' or 'CPU'"):
+        load_predictor(tiny_weights, device="cuda")
+
+
+def test_cuda_requested_for_onnx_without_provider(tiny_weights, tmp_path, monkeypatch):
+    ort = pytest.importorskip("onnxruntime")
+    from model.weights import export_onnx, load_weights
+    path = export_onnx(*load_weights(tiny_weights), tmp_path / "tiny.onnx")
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    with pytest.raises(EDCInputError, match="CUDAExecutionProvider is not available"):
+        load_predictor(path, device="cuda")
+    assert load_predictor(path, device="auto").device == "ONNX Runtime CPUExecutionProvider"
+
+
+@pytest.mark.parametrize("module, suffix, command", [("torch", ".pt", "pip install torch"),
+                                                      ("onnxruntime", ".onnx", "pip install onnxruntime")])
+def test_missing_runtime_names_the_install_command(tmp_path, monkeypatch, module, suffix, command):
+    path = tmp_path / f"w{suffix}"
+    path.write_bytes(b"x")
+    monkeypatch.setitem(sys.modules, module, None)  # makes "import <module>" fail
+    with pytest.raises(EDCDependencyError, match=command):
+        load_predictor(path)
+
+
+def test_unknown_device_and_missing_file(tiny_weights, tmp_path):
+    with pytest.raises(EDCInputError, match="Device 'tpu'"):
+        load_predictor(tiny_weights, device="tpu")
+    with pytest.raises(EDCWeightsError, match="does not exist"):
+        load_predictor(tmp_path / "nope.pt")
+
+
+class FakeGPU(Predictor):
+    """Runs out of memory on the 'GPU' for batches larger than ``limit`` (0: always)."""
+
+    def __init__(self, limit):
+        super().__init__(log=None)
+        self.limit, self.on_gpu, self.batches, self.warnings = limit, True, [], []
+        self.log = self.warnings.append
+        self.device = "fake CUDA"
+
+    def _run(self, optical, sar):
+        if self.on_gpu and len(optical) > self.limit:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        self.batches.append((len(optical), self.on_gpu))
+        return {"probabilities": optical[:, :2], "cloudfree": optical, "reliability": optical[:, :1]}
+
+    def _to_cpu(self):
+        self.on_gpu, self.device = False, "fake CPU"
+
+
+def test_out_of_memory_halves_the_batch_then_falls_back_to_cpu():
+    optical, sar = _batch(4, 8)
+    gpu = FakeGPU(limit=1)
+    out = gpu.predict(optical, sar)
+    np.testing.assert_array_equal(out["cloudfree"], optical)  # order kept
+    assert gpu.batches == [(1, True)] * 4 and gpu.on_gpu
+    assert [w for w in gpu.warnings if "using batches of" in w] == [
+        "GPU out of memory with a batch of 4 tiles; using batches of 2.",
+        "GPU out of memory with a batch of 2 tiles; using batches of 1."]
+    gpu.predict(optical, sar)  # later batches are split at once, without new out-of-memory errors
+    assert len(gpu.warnings) == 2 and gpu.batches == [(1, True)] * 8
+    gpu = FakeGPU(limit=0)
+    out = gpu.predict(optical, sar)
+    np.testing.assert_array_equal(out["cloudfree"], optical)
+    assert not gpu.on_gpu and gpu.device == "fake CPU" and all(not on for _, on in gpu.batches)
+    assert any("continuing on the CPU" in w for w in gpu.warnings)
+
+
+def test_other_errors_are_not_swallowed():
+    class Broken(FakeGPU):
+        def _run(self, optical, sar):
+            raise ValueError("shape mismatch")
+    with pytest.raises(ValueError):
+        Broken(4).predict(*_batch(2, 8))
+    assert is_out_of_memory(RuntimeError("CUDA error: out of memory")) and not is_out_of_memory(ValueError("x"))
+
+
+def test_malloc_thresholds_are_set_once_on_glibc_linux():
+    import platform
+    import sys
+
+    from model import runtime
+    expected = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert runtime.keep_freed_memory() is expected
+    assert runtime.keep_freed_memory() is expected  # idempotent

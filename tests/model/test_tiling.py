@@ -1,0 +1,146 @@
+"""The tiling engine: tile layout, blending weights, exact reconstruction, row-by-row output, cancel, and a
+property test over random sizes, tiles, overlaps, data types and nodata values."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from model.errors import EDCCancelled
+from model.tiling import TileGrid, blend_weights, ramp, run_tiled, tile_starts
+
+
+def test_tile_starts_cover_with_overlap():
+    assert tile_starts(100, 40, 10) == [0, 30, 60]
+    assert tile_starts(30, 64, 16) == [0]  # smaller than one tile: one tile of the scene's size
+    for length, tile, overlap in [(257, 64, 16), (64, 64, 0), (1000, 256, 128)]:
+        starts = tile_starts(length, tile, overlap)
+        assert starts[0] == 0 and starts[-1] + tile == length
+        assert all(b - a <= tile - overlap for a, b in zip(starts, starts[1:]))
+
+
+def test_blend_weights_are_smooth_symmetric_and_never_zero():
+    w = ramp(64, 16)
+    assert w.min() > 0 and w.max() == 1 and np.allclose(w, w[::-1])
+    assert (np.diff(w[:32]) >= 0).all()
+    assert blend_weights(8, 12, 0).min() == 1
+
+
+def _scene(rng, height, width, channels=2):
+    data = rng.normal(size=(channels, height, width)).astype(np.float32)
+    valid = rng.random((height, width)) > 0.1
+    return data, valid
+
+
+def _run(data, valid, tile, overlap, batch_size=3, **kw):
+    grid = TileGrid(data.shape[1], data.shape[2], tile, overlap)
+    out = np.full(data.shape, np.nan, np.float32)
+    writes = np.zeros(data.shape[1:], int)
+    written_valid = np.zeros(data.shape[1:], bool)
+    rows = []
+
+    def read_window(y, x, h, w):
+        return (data[:, y:y + h, x:x + w],), valid[y:y + h, x:x + w]
+
+    def write_rows(y, values, ok):
+        rows.append((y, values.shape[1]))
+        out[:, y:y + values.shape[1]] = values
+        writes[y:y + values.shape[1]] += 1
+        written_valid[y:y + values.shape[1]] = ok
+
+    run_tiled(grid, data.shape[0], read_window, lambda batch: batch[0] * 1.0, write_rows, batch_size, **kw)
+    return out, writes, written_valid, rows
+
+
+def test_identity_model_is_reconstructed_exactly_row_by_row():
+    rng = np.random.default_rng(0)
+    data, valid = _scene(rng, 150, 97)
+    out, writes, ok, rows = _run(data, valid, 40, 12)
+    assert (writes == 1).all() and (ok == valid).all()
+    np.testing.assert_allclose(out[:, valid], data[:, valid], rtol=1e-5, atol=1e-6)
+    assert [y for y, _ in rows] == sorted(y for y, _ in rows) and len(rows) > 3  # written as tile rows complete
+
+
+def test_buffer_height_does_not_depend_on_scene_height():
+    rng = np.random.default_rng(1)
+    for height in (50, 400):
+        data, valid = _scene(rng, height, 30)
+        reads = []
+        grid = TileGrid(height, 30, 32, 8)
+        run_tiled(grid, 2, lambda y, x, h, w: reads.append((h, w)) or ((data[:, y:y + h, x:x + w],),
+                                                                      valid[y:y + h, x:x + w]),
+                  lambda b: b[0], lambda y, v, ok: None)
+        assert max(reads) == (32, 30)
+
+
+def test_cancel_is_checked_per_batch_and_progress_reported():
+    rng = np.random.default_rng(2)
+    data, valid = _scene(rng, 100, 100)
+    calls, progress = [], []
+
+    def cancelled():
+        calls.append(1)
+        return len(calls) > 3
+
+    with pytest.raises(EDCCancelled):
+        _run(data, valid, 32, 8, batch_size=1, is_cancelled=cancelled, progress=progress.append)
+    assert 0 < len(progress) < 16 and progress == sorted(progress)
+
+
+def test_all_invalid_tiles_are_not_predicted():
+    data = np.ones((1, 64, 64), np.float32)
+    valid = np.zeros((64, 64), bool)
+    valid[40:, 40:] = True
+    seen = []
+    grid = TileGrid(64, 64, 32, 0)
+    run_tiled(grid, 1, lambda y, x, h, w: ((data[:, y:y + h, x:x + w],), valid[y:y + h, x:x + w]),
+              lambda b: seen.append(len(b[0])) or b[0], lambda y, v, ok: None, batch_size=8)
+    assert sum(seen) == 1
+
+
+DTYPES = [np.uint8, np.int16, np.uint16, np.int32, np.float32, np.float64]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(height=st.integers(1, 90), width=st.integers(1, 90), tile=st.integers(32, 80), data=st.data(),
+       dtype=st.sampled_from(DTYPES), batch=st.integers(1, 5), seed=st.integers(0, 2 ** 16), prefetch=st.booleans())
+def test_property_engine_covers_every_valid_pixel_exactly_once(height, width, tile, data, dtype, batch, seed,
+                                                               prefetch):
+    overlap = data.draw(st.integers(0, tile // 2))
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(dtype) if np.issubdtype(dtype, np.integer) else np.finfo(np.float32)
+    nodata = data.draw(st.sampled_from([info.min, info.max, 0]))
+    raster = rng.integers(max(info.min, -1000), min(info.max, 1000), size=(2, height, width), endpoint=True)
+    raster = raster.astype(dtype)
+    holes = rng.random((2, height, width)) < data.draw(st.sampled_from([0.0, 0.2, 1.0]))
+    raster[holes] = nodata
+    valid = (raster != nodata).all(axis=0)
+    inputs = np.where(valid, raster, 0).astype(np.float32)  # as the pipeline does: nodata is not fed to the model
+    out, writes, ok, _ = _run(inputs, valid, tile, overlap, batch_size=batch, prefetch=prefetch)
+    assert (writes == 1).all()  # every pixel written exactly once
+    assert (ok == valid).all()  # nodata exactly where an input is nodata
+    np.testing.assert_allclose(out[:, valid], raster.astype(np.float32)[:, valid], rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("prefetch", [True, False])
+def test_reads_run_in_order_one_batch_ahead_only_with_prefetch(prefetch):
+    import threading
+    data, valid = _scene(np.random.default_rng(4), 100, 100)
+    events, readers = [], set()
+
+    def read_window(y, x, h, w):
+        events.append(("read", y, x))
+        readers.add(threading.current_thread() is threading.main_thread())
+        return (data[:, y:y + h, x:x + w],), valid[y:y + h, x:x + w]
+
+    def predict(batch):
+        events.append(("predict",))
+        return batch[0]
+
+    run_tiled(TileGrid(100, 100, 40, 10), 2, read_window, predict, lambda y, v, ok: None, batch_size=3,
+              prefetch=prefetch)
+    reads = [e[1:] for e in events if e[0] == "read"]
+    assert reads == sorted(reads)  # rows of tiles top to bottom, left to right
+    assert readers == {not prefetch}  # a reader thread only with prefetch
+    if not prefetch:  # each batch is read when it is needed, between the network's passes
+        assert [e[0] for e in events[:8]] == ["read"] * 3 + ["predict"] + ["read"] * 3 + ["predict"]
