@@ -26,9 +26,8 @@ def header(title, extra=""):
 def random_weights(path, preset="small", n_optical=3, n_sar=1):
     """An untrained EDC with the default weights' inputs and classes (speed does not depend on the values)."""
     import torch
-    from model.metadata import make_metadata
     from model.network import build_model, preset_config
-    from model.weights import save_weights
+    from model.weights import make_metadata, save_weights
     torch.manual_seed(0)
     config = preset_config(preset, n_optical, n_sar, 2)
     meta = make_metadata("edc", config, [("background", "#d9d9d9"), ("flood water", "#1f78b4")],

@@ -10,16 +10,21 @@ from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProces
 from qgis.PyQt.QtGui import QIcon
 
 from ..model.errors import EDCCancelled, EDCError
-from .segment_algorithm import DEVICES, PLUGIN_DIR
+from ..model.vocabulary import ARCHITECTURES as ARCHITECTURE_IDS
+from ..model.vocabulary import DATASET_KINDS, PRESET_NAMES, SAR_WIDTH_RANGE
+from .common import DEVICES, PLUGIN_DIR
 
-KINDS = [("auto", "Detect from the folder layout"), ("ombria", "OMBRIA (S1 VV + S2 B11/B8/B3 PNGs, flood mask)"),
-         ("m3m_cr", "M3M-CR (PlanetScope + Sentinel-1 + WorldCover, cloud masks)"),
-         ("whu_opt_sar", "WHU-OPT-SAR (optical/, sar/, lbl/ GeoTIFFs)"),
-         ("generic", "Generic (classes.json + optical/, sar/, label/ GeoTIFFs)")]
-ARCHITECTURES = [("edc", "EDC"), ("dense_tristream", "Dense tri-stream (baseline)"),
-                 ("optical_only", "Optical only (baseline)"), ("sar_only", "SAR only (baseline)"),
-                 ("early_concat", "Early concatenation (baseline)")]
-PRESETS = ["tiny", "small", "base"]
+_KIND_LABELS = {"auto": "Detect from the folder layout", "ombria": "OMBRIA (S1 VV + S2 B11/B8/B3 PNGs, flood mask)",
+                "m3m_cr": "M3M-CR (PlanetScope + Sentinel-1 + WorldCover, cloud masks)",
+                "whu_opt_sar": "WHU-OPT-SAR (optical/, sar/, lbl/ GeoTIFFs)",
+                "generic": "Generic (classes.json + optical/, sar/, label/ GeoTIFFs)"}
+_ARCHITECTURE_LABELS = {"edc": "EDC", "dense_tristream": "Dense tri-stream (baseline)",
+                        "optical_only": "Optical only (baseline)", "sar_only": "SAR only (baseline)",
+                        "early_concat": "Early concatenation (baseline)"}
+# (id, label) in the enums' order; the ids are the core's (model.vocabulary, torch-free)
+KINDS = [(kind, _KIND_LABELS[kind]) for kind in ("auto", *DATASET_KINDS)]
+ARCHITECTURES = [(arch, _ARCHITECTURE_LABELS[arch]) for arch in ARCHITECTURE_IDS]
+PRESETS = list(PRESET_NAMES)
 
 HELP = """<p>Trains EDC weights on a <b>dataset folder</b> with the same code as the command-line script
 <code>python -m model.train</code>, and writes a weights file (<code>.pt</code>) that <i>edc:segment</i> can use.</p>
@@ -98,10 +103,9 @@ class TrainAlgorithm(QgsProcessingAlgorithm):
                                          QgsProcessingParameterNumber.Double, 0.7, False, 0.0, 1.0),
             QgsProcessingParameterNumber(self.MAX_CLOUD_COVER, "Largest synthetic cloud cover (fraction of a sample)",
                                          QgsProcessingParameterNumber.Double, 0.7, False, 0.05, 1.0),
-            # range = model.network.config.SAR_WIDTH_RANGE (written out: importing it would import torch)
             QgsProcessingParameterNumber(self.SAR_WIDTH, "SAR stream width, as a fraction of the optical stream's "
                                          "(EDC network only; the presets use 0.5)",
-                                         QgsProcessingParameterNumber.Double, 0.5, False, 0.05, 2.0),
+                                         QgsProcessingParameterNumber.Double, 0.5, False, *SAR_WIDTH_RANGE),
             QgsProcessingParameterNumber(self.SEED, "Random seed", QgsProcessingParameterNumber.Integer, 0, False,
                                          0, 2 ** 31 - 1),
             QgsProcessingParameterFile(self.WORK_DIR, "Work folder (checkpoints, logs, plots; empty = next to the "
@@ -120,7 +124,7 @@ class TrainAlgorithm(QgsProcessingAlgorithm):
 
     def options(self, parameters, context):
         """The TrainOptions the parameters describe (also used by the tests)."""
-        from ..model.train import TrainOptions
+        from ..model.training import TrainOptions
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         if not output:
             raise QgsProcessingException("Choose where to write the weights file (.pt).")
@@ -154,7 +158,7 @@ class TrainAlgorithm(QgsProcessingAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         opts = self.options(parameters, context)
-        from ..model.train import train  # heavy imports (torch) only when the algorithm runs
+        from ..model.training import train  # heavy imports (torch) only when the algorithm runs
         feedback.pushInfo(f"Training {opts.architecture} ({opts.preset}) on '{opts.data}'; work folder: {opts.out}")
         try:
             summary = train(opts, progress=feedback.setProgress, is_cancelled=feedback.isCanceled,

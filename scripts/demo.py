@@ -50,9 +50,8 @@ def untrained_weights(build):
     """A tiny randomly initialised EDC (seed 0) matching the sample's band counts and classes."""
     import torch
 
-    from model.metadata import make_metadata
     from model.network import build_model, preset_config
-    from model.weights import save_weights
+    from model.weights import make_metadata, save_weights
 
     torch.manual_seed(0)  # rewritten on every run (cheap), so it always matches the current network code
     optical, sar, classes = band_names(SAMPLE / "optical.tif", "optical"), band_names(SAMPLE / "sar.tif", "sar"), \
@@ -94,9 +93,9 @@ def main():
     out_dir.mkdir(parents=True, exist_ok=True)
     ensure_sample()
 
-    from model.weights import read_metadata
+    from model.weights import open_weights
     weights = DEFAULT_WEIGHTS if DEFAULT_WEIGHTS.is_file() else untrained_weights(build)
-    trained = read_metadata(weights).get("trained", False)
+    trained = open_weights(weights).metadata.get("trained", False)
     output = out_dir / "land_cover.tif"
     for stale in out_dir.glob("land_cover.*"):
         stale.unlink()
