@@ -4,6 +4,8 @@ Every error a user can trigger is an :class:`EDCError`; its message names the in
 do.  The QGIS layer shows the message as it is, without a traceback.
 """
 
+from contextlib import contextmanager
+
 
 class EDCError(Exception):
     """Base class of all errors the core raises on purpose."""
@@ -27,3 +29,18 @@ class EDCDatasetError(EDCError):
 
 class EDCCancelled(EDCError):
     """The user cancelled the run."""
+
+
+WRITE_HINT = "check that the output folder has free space and is writable, then run again"
+
+
+@contextmanager
+def reported_as_input_error(what, hint, kinds=(RuntimeError, OSError)):
+    """Turn GDAL / OS / runtime errors raised inside into an EDCInputError that says what failed and what to do."""
+    try:
+        yield
+    except EDCError:
+        raise
+    except kinds as exc:
+        detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise EDCInputError(f"{what} failed ({detail}); {hint}.") from exc

@@ -44,7 +44,7 @@ def _columns(stats, ndim):
             np.asarray(stats["scale"], np.float32).reshape(shape))
 
 
-def normalize(array, stats, spec=None):
+def normalize(array, stats):
     """``array`` (C, ...) scaled with ``stats``; a new float32 array (scaled in place, no temporaries), not clipped
     (clouds and bright targets may exceed 1)."""
     offset, scale = _columns(stats, np.ndim(array))
@@ -54,7 +54,18 @@ def normalize(array, stats, spec=None):
     return out
 
 
-def denormalize(array, stats, spec=None):
+def denormalize(array, stats):
     """Inverse of :func:`normalize`: back to the units of the input raster (float32)."""
     offset, scale = _columns(stats, np.ndim(array))
     return (np.asarray(array, np.float32) * scale + offset).astype(np.float32, copy=False)
+
+
+def normalize_valid(window, stats, valid):
+    """A float32 copy of ``window`` (C, h, w) normalised with ``stats``, 0 where not ``valid`` or not finite."""
+    out = normalize(window, stats)
+    if not valid.all():
+        out[:, ~valid] = 0.0
+    # a floating-point input may overflow float32 when scaled (NaN/inf inputs are invalid, already 0)
+    if window.dtype.kind == "f" and not np.isfinite(out).all():
+        np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    return out

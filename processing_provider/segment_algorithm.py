@@ -11,15 +11,14 @@ from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProces
 from qgis.PyQt.QtGui import QIcon
 
 from ..model.errors import EDCError
+from . import common
+from .common import DEVICES, SEGMENT_ICON
 from .styling import LandCoverPostProcessor
 
-PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_WEIGHTS = os.path.join(PLUGIN_DIR, "resources", "edc_default.pt")
-DEVICES = [("auto", "Automatic (CUDA when available, else CPU)"), ("cpu", "CPU"), ("cuda", "CUDA (NVIDIA GPU)")]
-OPTIONAL_OUTPUTS = [("CONFIDENCE", "Confidence (probability of the chosen class)", "confidence_path"),
-                    ("CLOUDFREE", "Cloud-free optical estimate", "cloudfree_path"),
+OPTIONAL_OUTPUTS = [("CONFIDENCE", "Confidence (probability of the chosen class)", "confidence"),
+                    ("CLOUDFREE", "Cloud-free optical estimate", "cloudfree"),
                     ("RELIABILITY", "Optical reliability (how much the model trusted the optical image)",
-                     "reliability_path")]
+                     "reliability")]
 
 HELP = """<p>Maps land cover and flood water from an <b>optical</b> raster and a <b>SAR</b> raster of the same area
 with an EDC network (tri-stream encoder, SAR-optical fusion and a cloud-removal branch), so that clouds in the optical
@@ -52,7 +51,7 @@ added to the map with a legend of class names.</li>
 
 
 class SegmentAlgorithm(QgsProcessingAlgorithm):
-    """Runs :func:`model.pipeline.segment` on the source files of two raster layers."""
+    """Runs :func:`model.inference.segment` on the source files of two raster layers."""
 
     OPTICAL, SAR = "OPTICAL", "SAR"
     OPTICAL_BANDS, SAR_BANDS = "OPTICAL_BANDS", "SAR_BANDS"
@@ -81,7 +80,7 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
         return HELP
 
     def icon(self):
-        return QIcon(os.path.join(PLUGIN_DIR, "resources", "segment.svg"))
+        return QIcon(SEGMENT_ICON)
 
     def tags(self):
         return ["edc", "land cover", "flood", "water", "sar", "optical", "cloud", "segmentation", "deep learning"]
@@ -146,11 +145,11 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
         path = self.parameterAsFile(parameters, self.WEIGHTS, context)
         if path:
             return path
-        if not os.path.isfile(DEFAULT_WEIGHTS):
+        if not os.path.isfile(common.DEFAULT_WEIGHTS):
             raise QgsProcessingException(
                 "No weights file was given and the bundled default weights (resources/edc_default.pt) are not "
                 "installed; choose an EDC weights file (.pt or .onnx) in 'Weights file'.")
-        return DEFAULT_WEIGHTS
+        return common.DEFAULT_WEIGHTS
 
     def _destination(self, parameters, name, label, context):
         path = self.parameterAsOutputLayer(parameters, name, context)
@@ -159,22 +158,22 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
         return path or None
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from ..model.pipeline import segment  # heavy imports only when the algorithm runs
+        from ..model.inference import SegmentOptions, segment  # heavy imports only when the algorithm runs
 
         output = self._output = self._destination(parameters, self.OUTPUT, "Land cover", context)
-        extra = {kwarg: self._destination(parameters, name, label, context)
-                 for name, label, kwarg in OPTIONAL_OUTPUTS}
+        extra = {key: self._destination(parameters, name, label, context) for name, label, key in OPTIONAL_OUTPUTS}
         ints = {name: self.parameterAsInt(parameters, name, context)
                 for name in (self.TILE_SIZE, self.OVERLAP, self.BATCH_SIZE)}
-        device = DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)][0]
         try:
-            result = segment(
+            options = SegmentOptions(
                 self._inputs["optical"], self._inputs["sar"], self._weights_path(parameters, context), output,
                 optical_bands=self.parameterAsInts(parameters, self.OPTICAL_BANDS, context) or None,
                 sar_bands=self.parameterAsInts(parameters, self.SAR_BANDS, context) or None,
                 extent=self._inputs["extent"], tile_size=ints[self.TILE_SIZE] or None,
-                overlap=ints[self.OVERLAP] or None, batch_size=ints[self.BATCH_SIZE] or 4, device=device,
-                progress=feedback.setProgress, is_cancelled=feedback.isCanceled, log=feedback.pushInfo, **extra)
+                overlap=ints[self.OVERLAP] or None, batch_size=ints[self.BATCH_SIZE] or None,
+                device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)][0], **extra)
+            result = segment(options, progress=feedback.setProgress, is_cancelled=feedback.isCanceled,
+                             log=feedback.pushInfo)
         except EDCError as exc:
             raise QgsProcessingException(str(exc)) from None
         return self._report(result, output, extra, feedback)
@@ -191,7 +190,7 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
                    "VALID_PIXELS": sum(s["pixels"] for s in result.class_stats),
                    "VALID_AREA": sum(s["area"] for s in result.class_stats),
                    "DEVICE_USED": result.device}
-        results.update({name: extra[kwarg] for name, _, kwarg in OPTIONAL_OUTPUTS if extra[kwarg]})
+        results.update({name: extra[key] for name, _, key in OPTIONAL_OUTPUTS if extra[key]})
         return results
 
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802

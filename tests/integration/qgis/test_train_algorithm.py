@@ -5,7 +5,7 @@ import pytest
 from helpers.datasets import generic_folder
 from osgeo import gdal
 from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback
-from qgis_helpers import run_in_task
+from helpers.qgis_tasks import run_in_task
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import EDCCancelled
+from ..errors import EDCCancelled
 
 
 def tile_starts(length, tile, overlap):

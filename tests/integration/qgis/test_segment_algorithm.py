@@ -13,7 +13,7 @@ from qgis.core import (QgsApplication, QgsPalettedRasterRenderer, QgsProcessingC
                        QgsProcessingOutputLayerDefinition, QgsProject)
 from qgis.PyQt.QtCore import QCoreApplication
 
-from qgis_helpers import LogFeedback, run_in_task
+from helpers.qgis_tasks import LogFeedback, run_in_task
 
 DATA = Path(__file__).parent / "data"
 
@@ -166,7 +166,7 @@ def test_output_must_be_geotiff(provider, scene, edc_weights, tmp_path):
 
 
 def test_missing_bundled_weights_says_what_to_do(provider, scene, tmp_path, monkeypatch):
-    import edc.processing_provider.segment_algorithm as module
+    import edc.processing_provider.common as module
 
     monkeypatch.setattr(module, "DEFAULT_WEIGHTS", str(tmp_path / "absent.pt"))
     message = _bad(provider, scene, "", tmp_path)

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from model.errors import EDCWeightsError
-from model.metadata import make_metadata
 from model.network import build_model, preset_config
-from model.weights import export_onnx, load_weights, read_metadata, save_weights
+from model.weights import make_metadata, open_weights, save_weights
+from model.weights.onnx_export import export_onnx
 
 torch.set_num_threads(1)
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def make(architecture="edc", preset="tiny", seed=0):
@@ -33,6 +33,13 @@ def make(architecture="edc", preset="tiny", seed=0):
     return model, meta
 
 
+@pytest.fixture(scope="module")
+def made_onnx(tmp_path_factory):
+    """(path, metadata) of ``make()`` exported to ONNX, once for the tests that only read such a file."""
+    model, meta = make()
+    return export_onnx(model, meta, tmp_path_factory.mktemp("onnx") / "w.onnx"), meta
+
+
 def inputs(h=250, w=333, batch=2):
     torch.manual_seed(1)
     return torch.randn(batch, 3, h, w), torch.randn(batch, 2, h, w)
@@ -42,9 +49,9 @@ def inputs(h=250, w=333, batch=2):
 def test_pt_round_trip_keeps_metadata_and_outputs(tmp_path, architecture):
     model, meta = make(architecture)
     path = save_weights(model, meta, tmp_path / "w.pt")
-    assert read_metadata(path) == meta
-    loaded, meta2 = load_weights(path)
-    assert meta2 == meta and not loaded.training
+    weights = open_weights(path)
+    loaded = weights.build_model()
+    assert weights.metadata == meta and not loaded.training
     x = inputs(64, 80)
     with torch.no_grad():
         a, b = model(*x), loaded(*x)
@@ -53,13 +60,13 @@ def test_pt_round_trip_keeps_metadata_and_outputs(tmp_path, architecture):
     assert not list(tmp_path.glob("*.part"))
 
 
-@pytest.mark.parametrize("architecture, preset", [("edc", "tiny"), ("edc", "small"), ("dense_tristream", "tiny"),
-                                                  ("sar_only", "tiny")])
+@pytest.mark.parametrize("architecture, preset", [("edc", "tiny"), pytest.param("edc", "small", marks=pytest.mark.slow),
+                                                  ("dense_tristream", "tiny"), ("sar_only", "tiny")])
 def test_onnx_round_trip_matches_pytorch(tmp_path, architecture, preset):
     ort = pytest.importorskip("onnxruntime")
     model, meta = make(architecture, preset)
     path = export_onnx(model, meta, tmp_path / "w.onnx")
-    assert read_metadata(path) == meta
+    assert open_weights(path).metadata == meta
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["optical", "sar"]
     assert [o.name for o in session.get_outputs()] == ["probabilities", "cloudfree", "reliability"]
@@ -74,14 +81,14 @@ def test_onnx_round_trip_matches_pytorch(tmp_path, architecture, preset):
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("blocked", [["torch"], ["torch", "onnx"]])
-def test_read_onnx_metadata_without_torch(tmp_path, blocked):
+def test_read_onnx_metadata_without_torch(made_onnx, blocked):
     """Reading .onnx metadata needs neither torch nor (with onnxruntime installed) the onnx package."""
-    model, meta = make()
-    path = export_onnx(model, meta, tmp_path / "w.onnx")
+    path, meta = made_onnx
     code = (f"import sys, json; sys.modules.update(dict.fromkeys({blocked!r}))\n"
-            "from model.weights import read_metadata\n"
-            f"print(json.dumps(read_metadata({str(path)!r}), sort_keys=True))")
+            "from model.weights import open_weights\n"
+            f"print(json.dumps(open_weights({str(path)!r}).metadata, sort_keys=True))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == meta
@@ -89,9 +96,9 @@ def test_read_onnx_metadata_without_torch(tmp_path, blocked):
 
 def test_missing_file(tmp_path):
     with pytest.raises(EDCWeightsError, match="does not exist"):
-        load_weights(tmp_path / "nothing.pt")
+        open_weights(tmp_path / "nothing.pt").build_model()
     with pytest.raises(EDCWeightsError, match="does not exist"):
-        read_metadata(tmp_path / "nothing.onnx")
+        open_weights(tmp_path / "nothing.onnx")
 
 
 def test_truncated_and_foreign_files(tmp_path):
@@ -101,23 +108,13 @@ def test_truncated_and_foreign_files(tmp_path):
     (tmp_path / "text.pt").write_text("hello, I am not a weights file")
     for name in ("cut.pt", "text.pt"):
         with pytest.raises(EDCWeightsError, match="truncated, damaged or not an EDC weights file"):
-            load_weights(tmp_path / name)
+            open_weights(tmp_path / name).build_model()
     torch.save({"weights": torch.zeros(3)}, tmp_path / "plain.pt")
     with pytest.raises(EDCWeightsError, match="no EDC metadata"):
-        read_metadata(tmp_path / "plain.pt")
+        open_weights(tmp_path / "plain.pt")
     (tmp_path / "bad.onnx").write_bytes(b"\x08\x07garbage" * 10)
     with pytest.raises(EDCWeightsError):
-        read_metadata(tmp_path / "bad.onnx")
-
-
-class Payload:
-    pass
-
-
-def test_pickled_objects_are_refused(tmp_path):
-    torch.save({"metadata_json": "{}", "state_dict": {}, "x": Payload()}, tmp_path / "evil.pt")
-    with pytest.raises(EDCWeightsError, match="cannot be read"):
-        load_weights(tmp_path / "evil.pt")
+        open_weights(tmp_path / "bad.onnx")
 
 
 def write_raw(path, meta, state):
@@ -129,34 +126,33 @@ def test_unknown_architecture(tmp_path):
     model, meta = make()
     path = write_raw(tmp_path / "u.pt", dict(meta, architecture="unet"), model.state_dict())
     with pytest.raises(EDCWeightsError, match="architecture"):
-        load_weights(path)
+        open_weights(path).build_model()
 
 
 def test_state_dict_mismatch(tmp_path):
     model, meta = make()
     other = dict(meta, config=preset_config("tiny", 3, 2, 5))  # 5 classes declared, weights have 3
     with pytest.raises(EDCWeightsError, match="does not match its declared edc configuration"):
-        load_weights(write_raw(tmp_path / "m.pt", other, model.state_dict()))
+        open_weights(write_raw(tmp_path / "m.pt", other, model.state_dict())).build_model()
     state = dict(model.state_dict())
     state.pop(next(iter(state)))
     with pytest.raises(EDCWeightsError, match="missing"):
-        load_weights(write_raw(tmp_path / "m2.pt", meta, state))
+        open_weights(write_raw(tmp_path / "m2.pt", meta, state)).build_model()
     bad_config = dict(meta, config={"in_optical": 3})
     with pytest.raises(EDCWeightsError, match="config"):
-        load_weights(write_raw(tmp_path / "m3.pt", bad_config, model.state_dict()))
+        open_weights(write_raw(tmp_path / "m3.pt", bad_config, model.state_dict())).build_model()
 
 
-def test_onnx_without_metadata(tmp_path):
+def test_onnx_without_metadata(made_onnx, tmp_path):
     onnx = pytest.importorskip("onnx")
-    model, meta = make()
-    path = export_onnx(model, meta, tmp_path / "w.onnx")
+    path, _ = made_onnx
     proto = onnx.load(str(path))
     del proto.metadata_props[:]
     onnx.save(proto, str(tmp_path / "bare.onnx"))
     with pytest.raises(EDCWeightsError, match="edc_metadata"):
-        read_metadata(tmp_path / "bare.onnx")
+        open_weights(tmp_path / "bare.onnx")
     with pytest.raises(EDCWeightsError, match="ONNX"):
-        load_weights(path)
+        open_weights(path).build_model()
 
 
 def test_saving_with_metadata_of_another_model_is_refused(tmp_path):
@@ -166,3 +162,24 @@ def test_saving_with_metadata_of_another_model_is_refused(tmp_path):
     with pytest.raises(EDCWeightsError, match="do not describe the model"):
         save_weights(model, dict(meta, architecture="optical_only"), tmp_path / "w.pt")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".onnx"])
+def test_a_weights_file_is_read_once(made_onnx, tmp_path, suffix):
+    """open_weights reads and validates the file once: the runtime builds its predictor from what was read, so
+    the file may even be gone by then."""
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    from model.inference.runtime import load_predictor
+    path = tmp_path / f"w{suffix}"
+    if suffix == ".onnx":
+        shutil.copy(made_onnx[0], path)
+    else:
+        save_weights(*make(), path)
+    weights = open_weights(path)
+    path.unlink()
+    predictor = load_predictor(weights, device="cpu", log=None)
+    optical, sar = inputs(40, 48, batch=1)
+    out = predictor.predict(optical.numpy(), sar.numpy())
+    assert out["probabilities"].shape == (1, 3, 40, 48)

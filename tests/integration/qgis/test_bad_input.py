@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.hostile import hostile_weights
+from helpers.qgis_tasks import LogFeedback
 from osgeo import gdal
 from qgis.core import QgsProcessingException
 
 gdal.UseExceptions()
 X0, Y0 = 500000.0, 4600000.0
-from qgis_helpers import LogFeedback  # noqa: E402
 
 TRACEBACK_TEXT = ("Traceback", 'File "', "Error:  ")
 
@@ -228,8 +229,8 @@ def test_torch_not_installed(provider, scene, edc_weights, out_dir, monkeypatch)
 @pytest.fixture(scope="module")
 def edc_onnx(edc_weights, tmp_path_factory):
     pytest.importorskip("onnx")
-    from model.weights import export_onnx, load_weights
-    return export_onnx(*load_weights(edc_weights), tmp_path_factory.mktemp("onnx") / "edc.onnx")
+    from helpers.weights import onnx_copy
+    return onnx_copy(edc_weights, tmp_path_factory.mktemp("onnx") / "edc.onnx")
 
 
 def test_onnxruntime_not_installed(provider, scene, edc_onnx, out_dir, monkeypatch):
@@ -270,15 +271,15 @@ def test_output_folder_not_writable(provider, scene, edc_weights, out_dir, monke
 
 def test_disk_full_while_writing(provider, scene, edc_weights, out_dir, monkeypatch):
     """GDAL's own write error text (what a full disk gives) at the second block row of the land-cover output."""
-    import edc.model.pipeline as pipeline
+    from edc.model.inference.writers import GeoTiffWriter
 
-    original = pipeline._Output.write
+    original = GeoTiffWriter.write
 
     def full_disk(self, y, array):
         if y > 0:
             raise RuntimeError("TIFFAppendToStrip:Write error at scanline 64: No space left on device")
         return original(self, y, array)
-    monkeypatch.setattr(pipeline._Output, "write", full_disk)
+    monkeypatch.setattr(GeoTiffWriter, "write", full_disk)
     _fails(_params(scene, edc_weights, out_dir, TILE_SIZE=32, OVERLAP=4), out_dir, "Writing the output failed",
            "No space left on device", "free space")
 
@@ -287,9 +288,9 @@ def test_gpu_out_of_memory_halves_the_batch_then_falls_back_to_cpu(provider, sce
                                                                     monkeypatch):
     """The predictor claims to be on a GPU whose every batch runs out of memory: the run halves the batch down to one
     tile, then continues on the CPU with a warning, and the map equals a plain CPU run's."""
-    import edc.model.runtime as runtime
+    import edc.model.inference.run as run  # where segment() looks its predictor up
 
-    real_load = runtime.load_predictor
+    real_load = run.load_predictor
     sizes = []
 
     def on_small_gpu(*args, **kwargs):
@@ -303,12 +304,12 @@ def test_gpu_out_of_memory_halves_the_batch_then_falls_back_to_cpu(provider, sce
             return real_run(optical, sar)
         predictor.on_gpu, predictor._run = True, run
         return predictor
-    monkeypatch.setattr(runtime, "load_predictor", on_small_gpu)
+    monkeypatch.setattr(run, "load_predictor", on_small_gpu)
     result, land_cover, log = _runs(_params(scene, edc_weights, out_dir, BATCH_SIZE=4, TILE_SIZE=32, OVERLAP=4))
     assert [n for gpu, n in sizes if gpu] == [4, 2, 1]
     assert "using batches of 2" in log and "continuing on the CPU" in log
     assert "fell back" in result["DEVICE_USED"]
-    monkeypatch.setattr(runtime, "load_predictor", real_load)
+    monkeypatch.setattr(run, "load_predictor", real_load)
     _, reference, _ = _runs(_params(scene, edc_weights, out_dir, BATCH_SIZE=4, TILE_SIZE=32, OVERLAP=4,
                                     OUTPUT=str(out_dir / "ref.tif"), CONFIDENCE=None))
     assert np.array_equal(land_cover, reference)
@@ -373,8 +374,8 @@ def test_nan_and_inf_in_sar_are_nodata(provider, scene, edc_weights, raster_writ
 def test_band_names_that_contradict_the_weights_are_warned(provider, scene, edc_weights, raster_writer, tmp_path,
                                                            out_dir):
     """Weights trained for other bands than the raster describes: the run works and the log says so."""
-    from model.weights import read_metadata
-    expected = read_metadata(edc_weights)["inputs"]["optical"]["bands"]
+    from model.weights import open_weights
+    expected = open_weights(edc_weights).metadata["inputs"]["optical"]["bands"]
     optical = tmp_path / "described.tif"
     gdal.Translate(str(optical), str(scene["optical"]))
     ds = gdal.Open(str(optical), gdal.GA_Update)
@@ -460,20 +461,9 @@ def test_qgis_process_killed_mid_run_keeps_the_previous_file(qgis_process, edc_w
     assert all(p.name.startswith(".") for p in out_dir.iterdir() if p.name != "lc.tif")
 
 
-class _Payload:
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return os.mkdir, (self.marker,)
-
-
 def test_weights_whose_pickle_would_run_code(provider, scene, edc_weights, tmp_path, out_dir):
-    import torch
-    good = torch.load(edc_weights, map_location="cpu", weights_only=True)
-    marker, weights = tmp_path / "PWNED", tmp_path / "evil.pt"
-    torch.save(dict(good, extra=_Payload(marker)), weights)
-    _fails(_params(scene, weights, out_dir), out_dir, "evil.pt", "cannot be read")
+    weights, marker = hostile_weights("in_state_dict", tmp_path, edc_weights)
+    _fails(_params(scene, weights, out_dir), out_dir, weights.name, "cannot be read")
     assert not marker.exists(), "code from the weights file was executed"
 
 
@@ -489,11 +479,10 @@ def test_extent_in_another_crs_is_reprojected(provider, scene, edc_weights, out_
     assert abs(land_cover.shape[1] - 50) <= 3 and abs(land_cover.shape[0] - 40) <= 3
 
 
-def test_qgis_process_without_torch(qgis_process, scene, edc_weights, tmp_path, out_dir):
+def test_qgis_process_without_torch(qgis_process, scene, edc_weights, edc_onnx, tmp_path, out_dir):
     """A machine without PyTorch: .pt weights give the install hint, .onnx weights run with ONNX Runtime alone."""
     pytest.importorskip("onnxruntime")
-    from model.weights import export_onnx, load_weights
-    onnx_path = export_onnx(*load_weights(edc_weights), tmp_path / "edc.onnx")
+    onnx_path = edc_onnx
     blocker = tmp_path / "no_torch" / "torch"
     blocker.mkdir(parents=True)
     (blocker / "__init__.py").write_text("raise ImportError(\"No module named 'torch'\", name='torch')\n")
@@ -501,7 +490,7 @@ def test_qgis_process_without_torch(qgis_process, scene, edc_weights, tmp_path, 
     env = dict(env, PYTHONPATH=os.pathsep.join([str(blocker.parent), env["PYTHONPATH"]]))
     failed = _qgis_process((argv, env), _params(scene, edc_weights, out_dir))
     shown = failed.stdout + failed.stderr
-    assert failed.returncode != 0 and "PyTorch is not installed" in shown and ".onnx" in shown, shown[-3000:]
+    assert failed.returncode != 0 and "PyTorch is needed for .pt weights" in shown and ".onnx" in shown, shown[-3000:]
     assert not any(t in shown for t in ("Traceback", 'File "')) and list(out_dir.iterdir()) == []
     worked = _qgis_process((argv, env), _params(scene, onnx_path, out_dir))
     assert worked.returncode == 0, (worked.stdout + worked.stderr)[-3000:]

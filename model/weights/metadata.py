@@ -8,19 +8,14 @@ import copy
 import json
 import re
 
-from .errors import EDCWeightsError
+from ..errors import EDCWeightsError
+from ..vocabulary import (ARCHITECTURES, MAX_BANDS, MAX_CLASSES, MAX_METADATA_JSON, MAX_TILE, MIN_TILE,
+                          NORMALIZATION_METHODS)
 
 FORMAT = "edc-weights"
 FORMAT_VERSION = 1
-ARCHITECTURES = ("edc", "dense_tristream", "optical_only", "sar_only", "early_concat")
-NORMALIZATION_METHODS = ("percentile", "fixed")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-
-# Size limits keep a hostile file from making us allocate absurd amounts of memory.
-MAX_CLASSES = 254  # 255 is the output nodata value
-MAX_BANDS = 64
-MAX_TILE = 4096
-MAX_JSON = 1 << 20  # characters of metadata JSON
+# The size limits (vocabulary) keep a hostile file from making us allocate absurd amounts of memory.
 
 
 def _fail(field, problem):
@@ -101,8 +96,8 @@ def validate_metadata(meta):
     for key in ("tile_size", "overlap"):
         if not _is_int(meta.get(key)):
             _fail(key, "must be a whole number")
-    if not 32 <= meta["tile_size"] <= MAX_TILE:
-        _fail("tile_size", f"must be between 32 and {MAX_TILE}")
+    if not MIN_TILE <= meta["tile_size"] <= MAX_TILE:
+        _fail("tile_size", f"must be between {MIN_TILE} and {MAX_TILE}")
     if not 0 <= meta["overlap"] <= meta["tile_size"] // 2:
         _fail("overlap", "must be between 0 and half the tile size")
     meta["trained"] = bool(meta.get("trained", False))
@@ -117,7 +112,7 @@ def metadata_to_json(meta):
 
 
 def metadata_from_json(text):
-    if isinstance(text, (str, bytes)) and len(text) > MAX_JSON:
+    if isinstance(text, (str, bytes)) and len(text) > MAX_METADATA_JSON:
         raise EDCWeightsError(f"The weights metadata is {len(text)} characters long, far more than EDC metadata "
                               "(a few kB); the file is damaged or not an EDC weights file.")
     try:
@@ -126,10 +121,6 @@ def metadata_from_json(text):
         raise EDCWeightsError(f"The weights metadata is not valid JSON ({str(exc)[:200]}); the file is "
                               "damaged.") from None
     return validate_metadata(meta)
-
-
-def class_names(meta):
-    return [c["name"] for c in meta["classes"]]
 
 
 def class_colors_rgb(meta):

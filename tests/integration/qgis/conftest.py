@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CLASSES = (("bare soil", "#d8b365"), ("vegetation", "#33a02c"), ("water", "#1f78b4"))
 _KEEP = []
 
@@ -53,9 +53,9 @@ def edc_weights(weights_factory):
 @pytest.fixture(scope="session")
 def edc_classes(edc_weights):
     """[(name, '#rrggbb')] of ``edc_weights``, read back from the file."""
-    from model.weights import read_metadata
+    from model.weights import open_weights
 
-    return [(c["name"], c["color"]) for c in read_metadata(edc_weights)["classes"]]
+    return [(c["name"], c["color"]) for c in open_weights(edc_weights).metadata["classes"]]
 
 
 @pytest.fixture(scope="session")

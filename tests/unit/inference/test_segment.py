@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from osgeo import gdal
 
 from model.errors import EDCCancelled, EDCError, EDCInputError
-from model.pipeline import segment
+from helpers.inference import BrokenNet, LocalNet, ThresholdNet, run_segment, use_predictor
 
 gdal.UseExceptions()
 
@@ -31,9 +31,9 @@ def test_segment_writes_styled_land_cover_on_optical_grid(tiny_weights, make_pai
     out = tmp_path / "out" / "lc.tif"
     out.parent.mkdir()
     messages, progress = [], []
-    result = segment(optical, sar, tiny_weights, out, tile_size=64, overlap=16, batch_size=2,
-                     confidence_path=out.with_name("conf.tif"), cloudfree_path=out.with_name("cf.tif"),
-                     reliability_path=out.with_name("rel.tif"), log=messages.append, progress=progress.append)
+    result = run_segment(optical, sar, tiny_weights, out, tile_size=64, overlap=16, batch_size=2,
+                     confidence=out.with_name("conf.tif"), cloudfree=out.with_name("cf.tif"),
+                     reliability=out.with_name("rel.tif"), log=messages.append, progress=progress.append)
     src, ds = gdal.Open(str(optical)), gdal.Open(str(out))
     assert (ds.RasterXSize, ds.RasterYSize) == (128, 96) == (result.width, result.height)
     assert ds.GetGeoTransform() == pytest.approx(src.GetGeoTransform())
@@ -59,40 +59,9 @@ def test_segment_writes_styled_land_cover_on_optical_grid(tiny_weights, make_pai
     assert _leftovers(out.parent) == []
 
 
-class LocalNet:
-    """A stand-in predictor with a small receptive field (two 5x5 convolutions): unlike EDC, whose carrier tokens
-    see the whole input, its output away from tile borders does not depend on the tile, so tiled and whole-scene
-    inference must agree."""
-
-    device = "local test network"
-
-    def __init__(self, metadata):
-        import torch
-        torch.manual_seed(3)
-        self.torch, self.metadata = torch, metadata
-        self.net = torch.nn.Sequential(torch.nn.Conv2d(4, 8, 5, padding=2, bias=False), torch.nn.Tanh(),
-                                       torch.nn.Conv2d(8, 2, 5, padding=2, bias=False)).eval()
-        with torch.no_grad():  # zero-sum (high-pass) first filters: both classes occur whatever the input level
-            first = self.net[0].weight
-            first -= first.mean(dim=(1, 2, 3), keepdim=True)
-
-    def predict(self, optical, sar):
-        torch = self.torch
-        with torch.no_grad():
-            x = torch.from_numpy(np.concatenate([optical, sar], 1))
-            logits = self.net(x)
-            return {"probabilities": logits.softmax(1).numpy(), "cloudfree": optical,
-                    "reliability": 1 / (1 + np.exp(-sar))}
-
-
 @pytest.fixture
 def local_net(monkeypatch):
-    import model.runtime
-    from model.weights import read_metadata
-
-    def load(path, device="auto", batch_size=4, log=print):
-        return LocalNet(read_metadata(path))
-    monkeypatch.setattr(model.runtime, "load_predictor", load)
+    use_predictor(monkeypatch, LocalNet)
 
 
 def _p1(conf_path, lc_path):
@@ -100,17 +69,17 @@ def _p1(conf_path, lc_path):
     return np.where(lc == 1, conf, 1 - conf), lc
 
 
-SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample"
+SAMPLE = Path(__file__).resolve().parents[3] / "resources" / "sample"
 
 
 def test_tiled_inference_matches_one_pass_and_has_no_seams(tiny_weights, local_net, tmp_path):
     optical, sar = SAMPLE / "optical.tif", SAMPLE / "sar.tif"
     extent = (600500.0, 5100000.0 - 500 - 2000, 600500.0 + 2000, 5100000.0 - 500)  # 200 x 200 pixels
     kw = dict(extent=extent, batch_size=3)
-    segment(optical, sar, tiny_weights, tmp_path / "one.tif", tile_size=200, overlap=0,
-            confidence_path=tmp_path / "one_c.tif", **kw)
-    segment(optical, sar, tiny_weights, tmp_path / "tiled.tif", tile_size=64, overlap=16,
-            confidence_path=tmp_path / "tiled_c.tif", **kw)
+    run_segment(optical, sar, tiny_weights, tmp_path / "one.tif", tile_size=200, overlap=0,
+            confidence=tmp_path / "one_c.tif", **kw)
+    run_segment(optical, sar, tiny_weights, tmp_path / "tiled.tif", tile_size=64, overlap=16,
+            confidence=tmp_path / "tiled_c.tif", **kw)
     p_one, c_one = _p1(tmp_path / "one_c.tif", tmp_path / "one.tif")
     p_tiled, c_tiled = _p1(tmp_path / "tiled_c.tif", tmp_path / "tiled.tif")
     assert c_one.shape == (200, 200) and 0.1 < (c_one == 1).mean() < 0.9  # the map is not constant
@@ -129,8 +98,8 @@ def test_tiled_inference_matches_one_pass_and_has_no_seams(tiny_weights, local_n
 def test_edc_tiles_blend_without_seams(tiny_weights, tmp_path):
     optical, sar = SAMPLE / "optical.tif", SAMPLE / "sar.tif"
     extent = (600500.0, 5100000.0 - 500 - 2560, 600500.0 + 2560, 5100000.0 - 500)  # 256 x 256 pixels
-    segment(optical, sar, tiny_weights, tmp_path / "t.tif", tile_size=96, overlap=32,
-            confidence_path=tmp_path / "t_c.tif", extent=extent)
+    run_segment(optical, sar, tiny_weights, tmp_path / "t.tif", tile_size=96, overlap=32,
+            confidence=tmp_path / "t_c.tif", extent=extent)
     p, _ = _p1(tmp_path / "t_c.tif", tmp_path / "t.tif")
     step = np.abs(np.diff(p, axis=1)).mean(axis=0)
     edges = [s + d - 1 for s in (64, 128, 160) for d in (0, 96) if 0 < s + d < 256]
@@ -138,7 +107,7 @@ def test_edc_tiles_blend_without_seams(tiny_weights, tmp_path):
 
 
 def test_sample_scene_sar_in_another_crs(tiny_weights, tmp_path):
-    result = segment(SAMPLE / "optical.tif", SAMPLE / "sar.tif", tiny_weights, tmp_path / "lc.tif", tile_size=256,
+    result = run_segment(SAMPLE / "optical.tif", SAMPLE / "sar.tif", tiny_weights, tmp_path / "lc.tif", tile_size=256,
                      overlap=32)
     truth = gdal.Open(str(SAMPLE / "truth.tif"))
     out = gdal.Open(str(tmp_path / "lc.tif"))
@@ -151,7 +120,7 @@ def test_sample_scene_sar_in_another_crs(tiny_weights, tmp_path):
 
 def test_extent_crops_the_output(tiny_weights, make_pair, tmp_path):
     optical, sar = make_pair(96, 128)
-    result = segment(optical, sar, tiny_weights, tmp_path / "lc.tif", extent=(500105.0, 4599405.0, 500502.0, 4599800.0),
+    result = run_segment(optical, sar, tiny_weights, tmp_path / "lc.tif", extent=(500105.0, 4599405.0, 500502.0, 4599800.0),
                      tile_size=64, overlap=8)
     ds = gdal.Open(str(tmp_path / "lc.tif"))
     assert ds.GetGeoTransform() == (500100.0, 10.0, 0.0, 4599800.0, 0.0, -10.0)
@@ -165,7 +134,7 @@ def test_nan_and_inf_in_sar_become_nodata(tiny_weights, make_pair, tmp_path):
     array[10, 10], array[20, 30] = np.nan, np.inf
     ds.GetRasterBand(1).WriteArray(array)
     ds = None
-    segment(optical, sar, tiny_weights, tmp_path / "lc.tif", tile_size=32, overlap=8)
+    run_segment(optical, sar, tiny_weights, tmp_path / "lc.tif", tile_size=32, overlap=8)
     lc = gdal.Open(str(tmp_path / "lc.tif")).ReadAsArray()
     # the SAR grid is shifted by half a pixel: optical pixel j interpolates SAR pixels j and j + 1
     expected = np.zeros((40, 40), bool)
@@ -179,21 +148,20 @@ def test_raster_smaller_than_one_tile_and_geographic_optical(tiny_weights, raste
                             (15.0, 0.0001, 0.0, 46.0, 0.0, -0.0001), epsg=4326, nodata=0)
     sar = raster_writer(tmp_path / "s.tif", rng.normal(-10, 2, (1, 30, 30)).astype(np.float32),
                         (499900.0, 20.0, 0.0, 5094100.0, 0.0, -20.0), epsg=32633)
-    result = segment(optical, sar, tiny_weights, tmp_path / "lc.tif")  # tile 256 from the weights
+    result = run_segment(optical, sar, tiny_weights, tmp_path / "lc.tif")  # tile 256 from the weights
     assert (result.width, result.height) == (30, 20)
     assert sum(s["pixels"] for s in result.class_stats) == 600
     assert sum(s["area"] for s in result.class_stats) == pytest.approx(600 * 1e-8)
 
 
-def test_onnx_weights_run_the_pipeline(tiny_weights, make_pair, tmp_path):
+def test_onnx_weights_run_the_pipeline(tiny_weights, tiny_onnx, make_pair, tmp_path):
     pytest.importorskip("onnxruntime")
-    from model.weights import export_onnx, load_weights
-    onnx_path = export_onnx(*load_weights(tiny_weights), tmp_path / "tiny.onnx")
+    onnx_path = tiny_onnx
     optical, sar = make_pair(64, 80)
-    a = segment(optical, sar, onnx_path, tmp_path / "a.tif", tile_size=64, overlap=16,
-                confidence_path=tmp_path / "ac.tif")
-    segment(optical, sar, tiny_weights, tmp_path / "b.tif", tile_size=64, overlap=16,
-            confidence_path=tmp_path / "bc.tif")
+    a = run_segment(optical, sar, onnx_path, tmp_path / "a.tif", tile_size=64, overlap=16,
+                confidence=tmp_path / "ac.tif")
+    run_segment(optical, sar, tiny_weights, tmp_path / "b.tif", tile_size=64, overlap=16,
+            confidence=tmp_path / "bc.tif")
     assert a.device.startswith("ONNX Runtime")
     ca, cb = (gdal.Open(str(tmp_path / n)).ReadAsArray() for n in ("ac.tif", "bc.tif"))
     np.testing.assert_allclose(ca, cb, atol=1e-4)
@@ -205,25 +173,25 @@ def test_cancel_leaves_no_file_and_keeps_the_previous_output(tiny_weights, make_
     out.write_bytes(b"previous result")
     calls = []
     with pytest.raises(EDCCancelled):
-        segment(optical, sar, tiny_weights, out, tile_size=32, overlap=8, batch_size=1,
-                confidence_path=tmp_path / "c.tif", is_cancelled=lambda: calls.append(1) or len(calls) > 5)
+        run_segment(optical, sar, tiny_weights, out, tile_size=32, overlap=8, batch_size=1,
+                confidence=tmp_path / "c.tif", is_cancelled=lambda: calls.append(1) or len(calls) > 5)
     assert out.read_bytes() == b"previous result"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["lc.tif", optical.name, sar.name])
 
 
 def test_disk_full_while_writing_leaves_nothing(tiny_weights, make_pair, tmp_path, monkeypatch):
-    import model.pipeline
+    from model.inference.writers import GeoTiffWriter
     optical, sar = make_pair(96, 96)
-    original = model.pipeline._Output.write
+    original = GeoTiffWriter.write
 
     def failing(self, y, array):
         if y > 0:
             raise RuntimeError("TIFFAppendToStrip:Write error at scanline 64: No space left on device")
         return original(self, y, array)
-    monkeypatch.setattr(model.pipeline._Output, "write", failing)
+    monkeypatch.setattr(GeoTiffWriter, "write", failing)
     with pytest.raises(EDCInputError, match="No space left on device.*free space"):
-        segment(optical, sar, tiny_weights, tmp_path / "lc.tif", tile_size=32, overlap=8,
-                reliability_path=tmp_path / "r.tif")
+        run_segment(optical, sar, tiny_weights, tmp_path / "lc.tif", tile_size=32, overlap=8,
+                reliability=tmp_path / "r.tif")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([optical.name, sar.name])
 
 
@@ -239,6 +207,7 @@ def _all_nodata(path, value):
     ("tile", "Tile size 16 is out of range"),
     ("overlap", "Tile overlap 40 is out of range"),
     ("batch", "Batch size 0 is out of range"),
+    ("device", "Device 'tpu' is unknown"),
     ("band", "Optical band 5 does not exist"),
     ("sar_bands", "SAR raster has 1 band but the weights need 2"),
     ("optical_nodata", "optical raster has no valid pixel"),
@@ -262,6 +231,8 @@ def test_bad_input_is_a_clear_error_and_leaves_nothing(case, match, tiny_weights
         kw.update(tile_size=64, overlap=40)
     elif case == "batch":
         kw["batch_size"] = 0
+    elif case == "device":
+        kw["device"] = "tpu"
     elif case == "band":
         kw["optical_bands"] = [1, 2, 5]
     elif case == "sar_bands":
@@ -279,27 +250,13 @@ def test_bad_input_is_a_clear_error_and_leaves_nothing(case, match, tiny_weights
     elif case == "zero_extent":
         kw["extent"] = (500100.0, 4599500.0, 500100.0, 4599600.0)
     elif case == "same_output":
-        kw["confidence_path"] = out
+        kw["confidence"] = out
     elif case == "weights":
         weights = tmp_path / "nope.pt"
     before = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(EDCError, match=match):
-        segment(optical, sar, weights, out, **kw)
+        run_segment(optical, sar, weights, out, **kw)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
-
-
-class ThresholdNet:
-    """Stand-in predictor without torch: class 1 where the first optical band exceeds the first SAR band."""
-
-    device = "threshold test network"
-
-    def __init__(self, metadata):
-        self.metadata = metadata
-
-    def predict(self, optical, sar):
-        one = (optical[:, :1] > sar[:, :1]).astype(np.float32)
-        return {"probabilities": np.concatenate([1 - one, one], 1), "cloudfree": optical,
-                "reliability": np.ones_like(one)}
 
 
 DTYPES = {"uint8": gdal.GDT_Byte, "int16": gdal.GDT_Int16, "uint16": gdal.GDT_UInt16, "int32": gdal.GDT_Int32,
@@ -313,9 +270,7 @@ DTYPES = {"uint8": gdal.GDT_Byte, "int16": gdal.GDT_Int16, "uint16": gdal.GDT_UI
        overlap_frac=st.floats(0, 0.5), seed=st.integers(0, 1000))
 def test_property_nodata_exactly_where_an_input_is_nodata(tiny_weights, raster_writer, monkeypatch, rows, cols, tile,
                                                           dtype, nodata_pick, hole_rate, overlap_frac, seed):
-    import model.runtime
-    from model.weights import read_metadata
-    monkeypatch.setattr(model.runtime, "load_predictor", lambda path, **kw: ThresholdNet(read_metadata(path)))
+    use_predictor(monkeypatch, ThresholdNet)
     rng = np.random.default_rng(seed)
     info = np.iinfo(dtype) if dtype.startswith(("u", "i")) else np.finfo(np.float32)
     nodata = {"min": info.min, "max": info.max, "zero": 0}[nodata_pick]
@@ -331,7 +286,7 @@ def test_property_nodata_exactly_where_an_input_is_nodata(tiny_weights, raster_w
         opt_path = raster_writer(folder / "o.tif", optical, nodata=float(nodata), dtype=DTYPES[dtype])
         sar_path = raster_writer(folder / "s.tif", sar, nodata=-9999.0)
         try:
-            result = segment(opt_path, sar_path, tiny_weights, folder / "lc.tif", tile_size=tile,
+            result = run_segment(opt_path, sar_path, tiny_weights, folder / "lc.tif", tile_size=tile,
                              overlap=int(tile * overlap_frac), batch_size=2)
         except EDCInputError as exc:
             assert invalid.all() and "no valid pixel" in str(exc)
@@ -343,21 +298,12 @@ def test_property_nodata_exactly_where_an_input_is_nodata(tiny_weights, raster_w
         assert not [p.name for p in folder.iterdir() if ".part" in p.name]
 
 
-REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
-
-def _real(folder):
-    path = REAL / folder
-    if not path.is_dir():
-        pytest.skip(f"real data {path} is absent (it lives outside the repository)")
-    return path
-
-
-def test_real_m3m_cr_output_on_the_3m_optical_grid(weights_factory, tmp_path):
-    root = _real("m3m_cr") / "test"
+@pytest.mark.real_data
+def test_real_m3m_cr_output_on_the_3m_optical_grid(weights_factory, shared_data, tmp_path):
+    root = shared_data / "m3m_cr" / "test"
     optical = next(root.glob("planet_cloudy_*/*/*.tif"))
     sar = next(root.glob("S1_*/*/*.tif"))
-    result = segment(optical, sar, weights_factory(4, 2), tmp_path / "lc.tif", tile_size=128, overlap=16)
+    result = run_segment(optical, sar, weights_factory(4, 2), tmp_path / "lc.tif", tile_size=128, overlap=16)
     src, out, s1 = gdal.Open(str(optical)), gdal.Open(str(tmp_path / "lc.tif")), gdal.Open(str(sar))
     ogt, gt = src.GetGeoTransform(), out.GetGeoTransform()
     assert gt[1] == ogt[1] == 3.0 and gt[5] == ogt[5]
@@ -377,12 +323,13 @@ def test_real_m3m_cr_output_on_the_3m_optical_grid(weights_factory, tmp_path):
     assert result.class_stats[0]["area"] == result.class_stats[0]["pixels"] * 9.0
 
 
-def test_real_sen12ms_cr_13_band_optical(weights_factory, tmp_path):
-    root = _real("sen12ms_cr")
+@pytest.mark.real_data
+def test_real_sen12ms_cr_13_band_optical(weights_factory, shared_data, tmp_path):
+    root = shared_data / "sen12ms_cr"
     name = sorted(p.name for p in (root / "s2_cloudy").glob("*.tif"))[0]
     optical, sar = root / "s2_cloudy" / name, root / "s1" / name
-    result = segment(optical, sar, weights_factory(13, 2), tmp_path / "lc.tif", tile_size=128, overlap=32,
-                     cloudfree_path=tmp_path / "cf.tif")
+    result = run_segment(optical, sar, weights_factory(13, 2), tmp_path / "lc.tif", tile_size=128, overlap=32,
+                     cloudfree=tmp_path / "cf.tif")
     src, out = gdal.Open(str(optical)), gdal.Open(str(tmp_path / "lc.tif"))
     assert out.GetGeoTransform() == pytest.approx(src.GetGeoTransform()) and (result.width, result.height) == (256, 256)
     s1 = gdal.Open(str(sar)).ReadAsArray()
@@ -396,9 +343,7 @@ def test_real_sen12ms_cr_13_band_optical(weights_factory, tmp_path):
 def test_memory_does_not_grow_with_scene_height(tiny_weights, raster_writer, monkeypatch, tmp_path):
     import tracemalloc
 
-    import model.runtime
-    from model.weights import read_metadata
-    monkeypatch.setattr(model.runtime, "load_predictor", lambda path, **kw: ThresholdNet(read_metadata(path)))
+    use_predictor(monkeypatch, ThresholdNet)
     peaks = []
     for rows in (1500, 6000):
         rng = np.random.default_rng(0)
@@ -406,8 +351,8 @@ def test_memory_does_not_grow_with_scene_height(tiny_weights, raster_writer, mon
                                 nodata=0)
         sar = raster_writer(tmp_path / f"s{rows}.tif", rng.normal(0, 1, (1, rows, 96)).astype(np.float32))
         tracemalloc.start()
-        segment(optical, sar, tiny_weights, tmp_path / f"lc{rows}.tif", tile_size=64, overlap=16, batch_size=2,
-                confidence_path=tmp_path / f"c{rows}.tif")
+        run_segment(optical, sar, tiny_weights, tmp_path / f"lc{rows}.tif", tile_size=64, overlap=16, batch_size=2,
+                confidence=tmp_path / f"c{rows}.tif")
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     # 4 x the rows, about the same peak; one float32 copy of the larger scene alone would be 6.9 MB
@@ -415,22 +360,16 @@ def test_memory_does_not_grow_with_scene_height(tiny_weights, raster_writer, mon
 
 
 def test_model_failure_is_reported_and_leaves_nothing(tiny_weights, make_pair, monkeypatch, tmp_path):
-    import model.runtime
-    from model.weights import read_metadata
-
-    class Broken(ThresholdNet):
-        def predict(self, optical, sar):
-            raise RuntimeError("CUDA error: an illegal memory access was encountered")
-    monkeypatch.setattr(model.runtime, "load_predictor", lambda path, **kw: Broken(read_metadata(path)))
+    use_predictor(monkeypatch, BrokenNet)
     optical, sar = make_pair(64, 64)
     with pytest.raises(EDCInputError, match="model .* failed on a batch of tiles .*illegal memory access"):
-        segment(optical, sar, tiny_weights, tmp_path / "lc.tif", tile_size=32, overlap=8)
+        run_segment(optical, sar, tiny_weights, tmp_path / "lc.tif", tile_size=32, overlap=8)
     assert not list(tmp_path.glob("lc*")) and not list(tmp_path.glob(".lc*"))
 
 
 def test_band_order_that_contradicts_band_names_is_warned(tiny_weights, tmp_path):
     messages = []
-    segment(SAMPLE / "optical.tif", SAMPLE / "sar.tif", tiny_weights, tmp_path / "lc.tif", optical_bands=[3, 2, 1],
+    run_segment(SAMPLE / "optical.tif", SAMPLE / "sar.tif", tiny_weights, tmp_path / "lc.tif", optical_bands=[3, 2, 1],
             extent=(600000.0, 5099000.0, 601000.0, 5100000.0), log=messages.append)
     warnings = [m for m in messages if m.startswith("WARNING")]
     assert len(warnings) == 2 and "band 3 is described as 'B3' but the weights expect 'B11'" in warnings[0]
@@ -445,63 +384,22 @@ def test_unwritable_output_folder(tiny_weights, make_pair, tmp_path, monkeypatch
         real = os.access
         monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == folder else real(p, mode))
     with pytest.raises(EDCInputError, match="folder of the land cover output .* is not writable"):
-        segment(optical, sar, tiny_weights, folder / "lc.tif")
+        run_segment(optical, sar, tiny_weights, folder / "lc.tif")
     assert list(folder.iterdir()) == []
 
 
-def test_real_ombria_png_pair_without_georeferencing(tiny_weights, tmp_path):
-    root = _real("ombria")
+@pytest.mark.real_data
+def test_real_ombria_png_pair_without_georeferencing(tiny_weights, shared_data, tmp_path):
+    root = shared_data / "ombria"
     optical = next((root / "OmbriaS2" / "test" / "AFTER").glob("*.png"))
     sar = root / "OmbriaS1" / "test" / "AFTER" / optical.name.replace("S2_", "S1_")
-    result = segment(optical, sar, tiny_weights, tmp_path / "lc.tif")  # the default weights' own domain
+    result = run_segment(optical, sar, tiny_weights, tmp_path / "lc.tif")  # the default weights' own domain
     assert (result.width, result.height) == (256, 256)
     assert sum(s["pixels"] for s in result.class_stats) == 256 * 256
 
 
-KILL_SCRIPT = """
-import sys, time
-import numpy as np
-import model.runtime
-from model.pipeline import segment
-from model.weights import read_metadata
-
-class Slow:
-    device = "slow"
-    def __init__(self, meta):
-        self.metadata = meta
-    def predict(self, optical, sar):
-        time.sleep(0.05)
-        return {"probabilities": np.ones((len(optical), 2) + optical.shape[2:], np.float32) / 2,
-                "cloudfree": optical, "reliability": optical[:, :1]}
-
-model.runtime.load_predictor = lambda path, **kw: Slow(read_metadata(path))
-segment(*sys.argv[1:5], tile_size=32, overlap=0, batch_size=1, confidence_path=sys.argv[5],
-        progress=lambda pct: print("progress", pct, flush=True))
-"""
-
-
-def test_killed_run_leaves_the_previous_file(tiny_weights, make_pair, tmp_path):
-    import signal
-    import subprocess
-    import sys
-    optical, sar = make_pair(256, 256)
-    out, conf = tmp_path / "lc.tif", tmp_path / "conf.tif"
-    out.write_bytes(b"previous result")
-    repo = Path(__file__).resolve().parents[2]
-    child = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(optical), str(sar), str(tiny_weights), str(out),
-                              str(conf)], cwd=repo, stdout=subprocess.PIPE, text=True)
-    for line in child.stdout:
-        if line.startswith("progress") and float(line.split()[1]) > 10:
-            child.send_signal(signal.SIGKILL)
-            break
-    child.wait(timeout=60)
-    assert child.returncode == -signal.SIGKILL
-    assert out.read_bytes() == b"previous result" and not conf.exists()
-    assert all(p.name.startswith(".") for p in tmp_path.iterdir() if p.name not in (out.name, optical.name, sar.name))
-
-
 def test_argmax_max_matches_numpy_including_ties():
-    from model.pipeline import argmax_max
+    from model.inference.writers import argmax_max
     rng = np.random.default_rng(3)
     for channels in (1, 2, 5):
         probs = rng.integers(0, 4, (channels, 17, 23)).astype(np.float32)  # many ties
@@ -511,26 +409,24 @@ def test_argmax_max_matches_numpy_including_ties():
 
 
 def test_statistics_windows_of_a_large_scene_lie_on_the_optical_blocks():
-    from model.pipeline import STATS_WINDOW, _window_starts
-    starts = _window_starts(4096, STATS_WINDOW, 4, 256, 0)
+    from model.geo.sampling import STATS_WINDOW, window_starts
+    starts = window_starts(4096, STATS_WINDOW, 4, 256, 0)
     assert starts == [0, 1280, 2560, 3840]
     # a cropped grid (offset 100): starts move back onto the file's 256-pixel blocks, within the grid
-    starts = _window_starts(3000, STATS_WINDOW, 4, 256, 100)
+    starts = window_starts(3000, STATS_WINDOW, 4, 256, 100)
     assert all((s + 100) % 256 == 0 or s == 0 for s in starts) and max(starts) <= 3000 - STATS_WINDOW
-    assert _window_starts(300, 256, 4, 512, 0) == [0]
+    assert window_starts(300, 256, 4, 512, 0) == [0]
 
 
 def test_statistics_fall_back_to_the_whole_scene_when_the_windows_hold_no_valid_pixel(tiny_weights, raster_writer,
                                                                                      monkeypatch, tmp_path):
-    import model.runtime
-    from model.weights import read_metadata
-    monkeypatch.setattr(model.runtime, "load_predictor", lambda path, **kw: ThresholdNet(read_metadata(path)))
+    use_predictor(monkeypatch, ThresholdNet)
     rng = np.random.default_rng(0)
     optical = np.zeros((3, 1100, 1100), np.uint8)  # nodata 0 everywhere but a corner no statistics window covers
     optical[:, 1060:, 1060:] = rng.integers(1, 255, (3, 40, 40))
     opt = raster_writer(tmp_path / "o.tif", optical, nodata=0)
     sar = raster_writer(tmp_path / "s.tif", rng.normal(0, 1, (1, 1100, 1100)).astype(np.float32))
-    result = segment(opt, sar, tiny_weights, tmp_path / "lc.tif", tile_size=256, overlap=32)
+    result = run_segment(opt, sar, tiny_weights, tmp_path / "lc.tif", tile_size=256, overlap=32)
     lc = gdal.Open(str(tmp_path / "lc.tif")).ReadAsArray()
     assert (lc[1060:, 1060:] != 255).all() and (lc[:1060] == 255).all()
     assert sum(s["pixels"] for s in result.class_stats) == 40 * 40

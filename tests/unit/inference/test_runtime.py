@@ -5,8 +5,14 @@ import sys
 import numpy as np
 import pytest
 
-from model.errors import EDCDependencyError, EDCInputError, EDCWeightsError
-from model.runtime import Predictor, is_out_of_memory, load_predictor
+from model.errors import EDCDependencyError, EDCInputError
+from model.inference.runtime import Predictor, is_out_of_memory
+from model.inference.runtime import load_predictor as load_opened
+from model.weights import open_weights
+
+
+def load_predictor(path, **kw):
+    return load_opened(open_weights(path), **kw)
 
 
 @pytest.fixture(autouse=True)
@@ -28,26 +34,17 @@ def test_torch_predictor_outputs(tiny_weights):
     np.testing.assert_allclose(out["probabilities"].sum(1), 1, atol=1e-5)
     assert out["cloudfree"].shape == (2, 3, 40, 40) and out["reliability"].shape == (2, 1, 40, 40)
     assert predictor.device == "PyTorch on CPU" and messages == ["Inference device: PyTorch on CPU"]
-    assert predictor.metadata["classes"][1]["name"] == "flood water"
+    assert predictor.default_batch == 4  # BATCH_SIZE 0 (automatic) on the CPU
 
 
-def test_onnx_predictor_matches_torch(tiny_weights, tmp_path):
+def test_onnx_predictor_matches_torch(tiny_weights, tiny_onnx):
     pytest.importorskip("onnxruntime")
-    from model.weights import export_onnx, load_weights
-    model, meta = load_weights(tiny_weights)
-    path = export_onnx(model, meta, tmp_path / "tiny.onnx")
-    onnx_pred = load_predictor(path, device="cpu")
+    onnx_pred = load_predictor(tiny_onnx, device="cpu")
     assert onnx_pred.device == "ONNX Runtime CPUExecutionProvider"
     batch = _batch(3, 64)
     a, b = onnx_pred.predict(*batch), load_predictor(tiny_weights, device="cpu").predict(*batch)
     for key in a:
         np.testing.assert_allclose(a[key], b[key], atol=1e-4)
-
-
-def test_auto_uses_cuda_only_when_available(tiny_weights):
-    import torch
-    predictor = load_predictor(tiny_weights, device="auto")
-    assert predictor.on_gpu == torch.cuda.is_available()
 
 
 def test_cuda_requested_without_gpu_is_a_clear_error(tiny_weights, monkeypatch):
@@ -57,31 +54,22 @@ def test_cuda_requested_without_gpu_is_a_clear_error(tiny_weights, monkeypatch):
         load_predictor(tiny_weights, device="cuda")
 
 
-def test_cuda_requested_for_onnx_without_provider(tiny_weights, tmp_path, monkeypatch):
+def test_cuda_requested_for_onnx_without_provider(tiny_onnx, monkeypatch):
     ort = pytest.importorskip("onnxruntime")
-    from model.weights import export_onnx, load_weights
-    path = export_onnx(*load_weights(tiny_weights), tmp_path / "tiny.onnx")
+    path = tiny_onnx
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
     with pytest.raises(EDCInputError, match="CUDAExecutionProvider is not available"):
         load_predictor(path, device="cuda")
     assert load_predictor(path, device="auto").device == "ONNX Runtime CPUExecutionProvider"
 
 
-@pytest.mark.parametrize("module, suffix, command", [("torch", ".pt", "pip install torch"),
-                                                      ("onnxruntime", ".onnx", "pip install onnxruntime")])
-def test_missing_runtime_names_the_install_command(tmp_path, monkeypatch, module, suffix, command):
-    path = tmp_path / f"w{suffix}"
-    path.write_bytes(b"x")
+@pytest.mark.parametrize("module, weights, command", [("torch", "tiny_weights", "pip install torch"),
+                                                       ("onnxruntime", "tiny_onnx", "pip install onnxruntime")])
+def test_missing_runtime_names_the_install_command(request, monkeypatch, module, weights, command):
+    path = request.getfixturevalue(weights)
     monkeypatch.setitem(sys.modules, module, None)  # makes "import <module>" fail
     with pytest.raises(EDCDependencyError, match=command):
         load_predictor(path)
-
-
-def test_unknown_device_and_missing_file(tiny_weights, tmp_path):
-    with pytest.raises(EDCInputError, match="Device 'tpu'"):
-        load_predictor(tiny_weights, device="tpu")
-    with pytest.raises(EDCWeightsError, match="does not exist"):
-        load_predictor(tmp_path / "nope.pt")
 
 
 class FakeGPU(Predictor):
@@ -134,7 +122,7 @@ def test_malloc_thresholds_are_set_once_on_glibc_linux():
     import platform
     import sys
 
-    from model import runtime
+    from model.inference import malloc
     expected = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
-    assert runtime.keep_freed_memory() is expected
-    assert runtime.keep_freed_memory() is expected  # idempotent
+    assert malloc.keep_freed_memory() is expected
+    assert malloc.keep_freed_memory() is expected  # idempotent

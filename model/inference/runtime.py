@@ -1,67 +1,16 @@
 """Inference runtimes: PyTorch for ``.pt`` weights, ONNX Runtime for ``.onnx`` weights.
 
-``load_predictor(path, device, batch_size, log)`` returns a Predictor whose ``predict(optical, sar)`` takes float32
-batches (B, C, h, w) of normalised inputs and returns numpy ``probabilities`` (softmax), ``cloudfree`` and
-``reliability``.  A GPU out-of-memory error retries the batch in halves, then moves to the CPU with a warning.
+``load_predictor(weights, device, log)`` builds a Predictor from an opened :class:`model.weights.WeightsFile`; its
+``predict(optical, sar)`` takes float32 batches (B, C, h, w) of normalised inputs and returns numpy
+``probabilities`` (softmax), ``cloudfree`` and ``reliability``.  A GPU out-of-memory error retries the batch in
+halves, then moves to the CPU with a warning.
 """
-
-import ctypes
-import ctypes.util
-import functools
-import platform
-import sys
-from pathlib import Path
 
 import numpy as np
 
-from .errors import EDCDependencyError, EDCInputError, EDCWeightsError
-from .weights import read_metadata
-
-DEVICES = ("auto", "cpu", "cuda")
-TORCH_PIP = "python3 -m pip install torch"
-ORT_PIP = "python3 -m pip install onnxruntime-gpu"
-
-
-# glibc's malloc returns freed memory to the OS (trims the heap, unmaps large blocks) while its adaptive thresholds
-# are low, so a network pass between two reads of the pipeline page-faulted all its activations afresh: measured, the
-# same passes ran 5-10 % slower inside segment() than back to back.  These are the values the adaptive thresholds grow
-# to by themselves in a long-running process (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit, and twice that for trimming).
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-MMAP_THRESHOLD, TRIM_THRESHOLD = 32 * 1024 * 1024, 64 * 1024 * 1024
-
-
-@functools.cache
-def keep_freed_memory():
-    """Set glibc's malloc thresholds once per process (see above); True where it did, False elsewhere (other C
-    libraries or systems, where nothing is changed)."""
-    if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and \
-            bool(libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-    except (OSError, AttributeError):
-        return False
-
-
-def _import_torch():
-    try:
-        import torch
-    except ImportError:
-        raise EDCDependencyError(f"PyTorch is needed to run .pt weights but is not installed. Install it with "
-                                 f"'{TORCH_PIP}' (in the Python QGIS uses), or use .onnx weights with ONNX "
-                                 "Runtime.") from None
-    return torch
-
-
-def _import_ort():
-    try:
-        import onnxruntime
-    except ImportError:
-        raise EDCDependencyError(f"ONNX Runtime is needed to run .onnx weights but is not installed. Install it with "
-                                 f"'{ORT_PIP}' (or 'python3 -m pip install onnxruntime' without GPU support), or use "
-                                 ".pt weights with PyTorch.") from None
-    return onnxruntime
+from ..dependencies import import_onnxruntime, import_torch
+from ..errors import EDCInputError, EDCWeightsError, reported_as_input_error
+from ..vocabulary import CPU_BATCH, GPU_BATCH
 
 
 def is_out_of_memory(exc):
@@ -78,14 +27,17 @@ def _no_cuda(runtime, why):
 class Predictor:
     """Common batching and out-of-memory handling; subclasses implement ``_run`` and ``_to_cpu``."""
 
-    metadata = None
     device = ""
     on_gpu = False
     max_batch = 0  # set after a GPU out-of-memory error
 
     def __init__(self, log=print):
         self.log = log or (lambda message: None)
-        keep_freed_memory()
+
+    @property
+    def default_batch(self):
+        """Tiles per batch when the user leaves it to us (BATCH_SIZE 0): more on a GPU."""
+        return GPU_BATCH if self.on_gpu else CPU_BATCH
 
     def predict(self, optical, sar):
         optical = np.ascontiguousarray(optical, np.float32)
@@ -109,20 +61,30 @@ class Predictor:
         self._to_cpu()
         return self._run(optical, sar)
 
+    def stacked(self, batch, cloudfree=False, reliability=False):
+        """The outputs a run writes, along the channels: probabilities, then the cloud-free bands and the
+        reliability where asked for; EDCInputError saying what to try when the network fails."""
+        with reported_as_input_error(f"The model ({self.device}) failed on a batch of tiles",
+                                     "try a smaller tile size or batch size, or the CPU device",
+                                     (RuntimeError, ValueError)):
+            out = self.predict(*batch)
+        parts = [out["probabilities"]] + [out[k] for k, wanted in (("cloudfree", cloudfree),
+                                                                   ("reliability", reliability)) if wanted]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
     def _release(self):
         pass
 
 
 class TorchPredictor(Predictor):
-    def __init__(self, path, device="auto", log=print):
+    def __init__(self, weights, device="auto", log=print):
         super().__init__(log)
-        self.torch = torch = _import_torch()
-        from .weights import load_weights
+        self.torch = torch = import_torch()
         cuda = torch.cuda.is_available()
         if device == "cuda" and not cuda:
             raise _no_cuda("PyTorch", "torch.cuda.is_available() is False")
         self.on_gpu = device in ("cuda", "auto") and cuda
-        self.model, self.metadata = load_weights(path, device="cuda" if self.on_gpu else "cpu")
+        self.model = weights.build_model(device="cuda" if self.on_gpu else "cpu")
         self.device = (f"PyTorch on CUDA ({torch.cuda.get_device_name(0)})" if self.on_gpu else "PyTorch on CPU")
 
     def _run(self, optical, sar):
@@ -145,11 +107,10 @@ class TorchPredictor(Predictor):
 
 
 class OnnxPredictor(Predictor):
-    def __init__(self, path, device="auto", log=print):
+    def __init__(self, weights, device="auto", log=print):
         super().__init__(log)
-        ort = self.ort = _import_ort()
-        self.path = str(path)
-        self.metadata = read_metadata(path)
+        ort = self.ort = import_onnxruntime()
+        self.weights = weights
         available = ort.get_available_providers()
         want_cuda = device in ("cuda", "auto") and "CUDAExecutionProvider" in available
         if device == "cuda" and not want_cuda:
@@ -171,15 +132,15 @@ class OnnxPredictor(Predictor):
 
     def _open(self, providers):
         try:
-            self.session = self.ort.InferenceSession(self.path, providers=providers)
+            self.session = self.ort.InferenceSession(self.weights.onnx_bytes, providers=providers)
         except Exception as exc:  # noqa: BLE001
             if "CPUExecutionProvider" == providers[0]:
-                raise EDCWeightsError(f"Weights file '{Path(self.path).name}' cannot be loaded by ONNX Runtime "
+                raise EDCWeightsError(f"Weights file '{self.weights.name}' cannot be loaded by ONNX Runtime "
                                       f"({str(exc).splitlines()[0][:200]}); export it again.") from None
             raise
         names = {i.name for i in self.session.get_inputs()}
         if names != {"optical", "sar"}:
-            raise EDCWeightsError(f"Weights file '{Path(self.path).name}' has inputs {sorted(names)}, not 'optical' "
+            raise EDCWeightsError(f"Weights file '{self.weights.name}' has inputs {sorted(names)}, not 'optical' "
                                   "and 'sar'; it was not exported by EDC.")
 
     def _run(self, optical, sar):
@@ -193,15 +154,8 @@ class OnnxPredictor(Predictor):
         self.device = "ONNX Runtime CPUExecutionProvider (fell back from CUDA: out of GPU memory)"
 
 
-def load_predictor(weights_path, device="auto", batch_size=4, log=print):
-    """A Predictor for a ``.pt`` (PyTorch) or ``.onnx`` (ONNX Runtime) weights file on ``device``."""
-    if device not in DEVICES:
-        raise EDCInputError(f"Device '{device}' is unknown; choose one of {', '.join(DEVICES)}.")
-    if not Path(str(weights_path)).is_file():
-        raise EDCWeightsError(f"Weights file '{weights_path}' does not exist or is not a file; choose an existing "
-                              ".pt or .onnx EDC weights file.")
-    onnx = Path(str(weights_path)).suffix.lower() == ".onnx"
-    predictor = (OnnxPredictor if onnx else TorchPredictor)(weights_path, device, log)
-    predictor.batch_size = int(batch_size)
+def load_predictor(weights, device="auto", log=print):
+    """A Predictor for an opened ``.pt`` (PyTorch) or ``.onnx`` (ONNX Runtime) weights file on ``device``."""
+    predictor = (OnnxPredictor if weights.is_onnx else TorchPredictor)(weights, device, log)
     (log or print)(f"Inference device: {predictor.device}")
     return predictor

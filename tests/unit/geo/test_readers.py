@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 
 from model.errors import EDCInputError
-from model.raster_io import BandReader, Grid, open_raster, output_grid, select_bands, warped_vrt
+from model.geo.grid import Grid, output_grid
+from model.geo.rasters import open_raster, select_bands
+from model.geo.readers import BandReader, RowCache, WarpedReader
+from model.geo.warp import warped_vrt
 
 GT = (500000.0, 10.0, 0.0, 4600000.0, 0.0, -10.0)
 NAMES = ["B11", "B8", "B3"]
@@ -70,7 +73,8 @@ def test_sar_in_geographic_crs_is_warped_virtually(tmp_path, optical, write):
                              (14.995, 0.0001, 0.0, 41.556, 0.0, -0.0001), epsg=4326, nodata=-1), "SAR")
     grid, offset = output_grid(opt, sar)
     assert (grid.width, grid.height) == (40, 50) and offset == (0, 0)
-    vrt = warped_vrt(sar, [1], grid)
+    view = warped_vrt(sar, [1], grid)  # the view keeps its band subset alive
+    vrt = view.dataset
     assert vrt.GetDriver().ShortName == "VRT" and vrt.RasterCount == 2  # band + alpha, nothing on disk
     data, valid = BandReader(vrt, [1], alpha=2).read(0, 50, 40)
     assert data.shape == (1, 50, 40) and valid.all()
@@ -91,7 +95,8 @@ def test_validity_combines_band_masks_alpha_and_finite_values(tmp_path, optical,
     assert valid[0, 0] and not valid[1, 1]
     # warping keeps NaN as invalid and marks pixels outside the SAR coverage through the alpha band
     grid = Grid((499990.0, 10.0, 0.0, 4600010.0, 0.0, -10.0), ds.GetProjection(), 8, 8)
-    data, valid = BandReader(warped_vrt(ds, [1, 2], grid, "near"), [1, 2], alpha=3).read(0, 8, 8)
+    view = warped_vrt(ds, [1, 2], grid, "near")
+    data, valid = BandReader(view.dataset, [1, 2], alpha=3).read(0, 8, 8)
     assert not valid[0].any() and not valid[:, 0].any() and not valid[2, 2] and valid[4:7, 4:7].all()
 
 
@@ -108,7 +113,6 @@ class _CountingReader:
 
 
 def test_row_cache_reads_each_chunk_once_on_block_boundaries_and_keeps_what_it_gave():
-    from model.raster_io import RowCache
     rng = np.random.default_rng(0)
     array = rng.integers(0, 9, (2, 300, 50)).astype(np.float32)
     reader = _CountingReader(array)
@@ -129,7 +133,6 @@ def test_row_cache_reads_each_chunk_once_on_block_boundaries_and_keeps_what_it_g
 
 
 def test_row_cache_chunk_rows_are_whole_block_rows():
-    from model.raster_io import RowCache
     assert RowCache.chunk_rows(256) == 256
     assert RowCache.chunk_rows(128) == 128
     assert RowCache.chunk_rows(1) == 128  # scanlines: 128 at a time
@@ -139,12 +142,12 @@ def test_row_cache_chunk_rows_are_whole_block_rows():
 
 
 def test_row_cache_with_a_real_warped_sar_matches_direct_reads(tmp_path, optical, write):
-    from model.raster_io import RowCache
     sar = write("s.tif", np.random.default_rng(1).normal(0, 1, (1, 30, 25)).astype(np.float32),
                 gt=(499990.0, 20.0, 0.0, 4600010.0, 0.0, -20.0))
     opt_ds, sar_ds = open_raster(optical, "optical"), open_raster(sar, "SAR")
     grid, _ = output_grid(opt_ds, sar_ds)
-    vrt = warped_vrt(sar_ds, [1], grid)
+    view = warped_vrt(sar_ds, [1], grid)
+    vrt = view.dataset
     direct = BandReader(vrt, [1], alpha=2)
     cache = RowCache(BandReader(vrt, [1], alpha=2), grid.width, grid.height, chunk=16, datasets=(vrt, sar_ds))
     for y in range(0, grid.height - 20, 12):
@@ -164,7 +167,6 @@ def test_band_reader_native_type_halves_16_bit_data(tmp_path, write):
 def test_warped_reader_windows_match_the_warped_vrt(tmp_path, write):
     from osgeo import osr
 
-    from model.raster_io import WarpedReader
     rng = np.random.default_rng(2)
     opt = write("o.tif", rng.integers(1, 999, (3, 120, 100)).astype(np.uint16), nodata=0)
     # SAR in EPSG:4326 at about twice the optical pixel, with a nodata hole
@@ -180,7 +182,8 @@ def test_warped_reader_windows_match_the_warped_vrt(tmp_path, write):
     sar = write("s.tif", array, gt=(lon, step, 0.0, lat, 0.0, -step), epsg=4326, nodata=-9999.0)
     opt_ds, sar_ds = open_raster(opt, "optical"), open_raster(sar, "SAR")
     grid, _ = output_grid(opt_ds, sar_ds)
-    vrt_data, vrt_valid = BandReader(warped_vrt(sar_ds, [1], grid), [1], alpha=2).read(0, grid.height, grid.width)
+    view = warped_vrt(sar_ds, [1], grid)
+    vrt_data, vrt_valid = BandReader(view.dataset, [1], alpha=2).read(0, grid.height, grid.width)
     reader = WarpedReader(sar_ds, [1], grid)
     for y, x, h, w in ((0, 0, grid.height, grid.width), (17, 9, 40, 50)):
         data, valid = reader.read(y, h, w, x=x)

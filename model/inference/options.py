@@ -1,0 +1,82 @@
+"""What one ``segment()`` run is asked to do, checked before any raster is read."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EDCInputError
+from ..vocabulary import DEVICES, MAX_BATCH, MAX_TILE, MIN_TILE
+
+
+@dataclass
+class SegmentOptions:
+    """Inputs, weights and outputs of one run, and how to run it.
+
+    ``optical_bands`` / ``sar_bands``: 1-based band numbers in the order the weights expect (None: the weights'
+    defaults).  ``extent``: (xmin, ymin, xmax, ymax) in the optical CRS (None: the whole overlap).  ``tile_size`` /
+    ``overlap``: None = the weights' values; ``batch_size``: None = automatic (more tiles on a GPU).  ``device``:
+    one of DEVICES.  ``confidence``, ``cloudfree``, ``reliability``: optional extra GeoTIFFs."""
+    optical: str
+    sar: str
+    weights: str
+    output: str
+    optical_bands: list = None
+    sar_bands: list = None
+    extent: tuple = None
+    tile_size: int = None
+    overlap: int = None
+    batch_size: int = None
+    device: str = "auto"
+    confidence: str = None
+    cloudfree: str = None
+    reliability: str = None
+
+    def __post_init__(self):
+        if self.device not in DEVICES:
+            raise EDCInputError(f"Device '{self.device}' is unknown; choose one of {', '.join(DEVICES)}.")
+        if self.batch_size is not None and (not _is_int(self.batch_size) or not 1 <= self.batch_size <= MAX_BATCH):
+            raise EDCInputError(f"Batch size {self.batch_size} is out of range; choose between 1 and {MAX_BATCH}.")
+
+    def output_paths(self):
+        """{"land cover": Path, and "confidence" / "cloud-free" / "reliability" where asked for}, each checked."""
+        asked = {"land cover": self.output, "confidence": self.confidence, "cloud-free": self.cloudfree,
+                 "reliability": self.reliability}
+        paths = {k: check_output_path(v, k) for k, v in asked.items() if v or k == "land cover"}
+        if len(set(paths.values())) != len(paths):
+            raise EDCInputError("Two outputs have the same file name; give each output its own .tif file.")
+        return paths
+
+    def tiling(self, meta):
+        """(tile size, overlap): the options', or the weights' where not given; EDCInputError when out of range."""
+        tile = meta["tile_size"] if self.tile_size is None else self.tile_size
+        overlap = meta["overlap"] if self.overlap is None else self.overlap
+        if not _is_int(tile) or not MIN_TILE <= tile <= MAX_TILE:
+            raise EDCInputError(f"Tile size {tile} is out of range; choose a tile size between {MIN_TILE} and "
+                                f"{MAX_TILE} pixels (the weights suggest {meta['tile_size']}).")
+        if not _is_int(overlap) or not 0 <= overlap <= tile // 2:
+            raise EDCInputError(f"Tile overlap {overlap} is out of range; choose an overlap between 0 and half the "
+                                f"tile size ({tile // 2} pixels).")
+        return int(tile), int(overlap)
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check_output_path(path, label):
+    """The output path as a Path; EDCInputError when its folder is missing or not writable."""
+    if not path:
+        raise EDCInputError(f"No file name was given for the {label} output; choose a .tif file.")
+    path = Path(str(path)).expanduser().absolute()
+    folder = path.parent
+    if not folder.is_dir():
+        raise EDCInputError(f"The folder of the {label} output '{path}' does not exist; create it or choose "
+                            "another folder.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise EDCInputError(f"The folder of the {label} output '{path}' is not writable; choose a folder you can "
+                            "write to.")
+    if path.is_dir():
+        raise EDCInputError(f"The {label} output '{path}' is a folder; choose a file name ending in .tif.")
+    return path

@@ -1,0 +1,166 @@
+"""Weights files: ``.pt`` (state dict + JSON metadata) and ``.onnx`` (metadata in metadata_props "edc_metadata").
+
+``open_weights(path)`` reads a file once and validates it: a :class:`WeightsFile` with the metadata and, for ``.pt``,
+the state dict (memory-mapped tensors), for ``.onnx`` the model bytes that ONNX Runtime builds its session from.
+``.pt`` files are read with ``torch.load(weights_only=True)``: nothing in them is ever unpickled as code.
+``.onnx`` files need only onnx or onnxruntime, not torch.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..dependencies import import_onnx, import_onnxruntime, import_torch
+from ..errors import EDCWeightsError
+from .metadata import metadata_from_json, metadata_to_json, validate_metadata
+
+ONNX_KEY = "edc_metadata"
+
+
+@dataclass
+class WeightsFile:
+    """One opened, validated weights file.  ``state`` (``.pt``) or ``onnx_bytes`` (``.onnx``) holds its content."""
+    path: Path
+    metadata: dict
+    state: dict = None
+    onnx_bytes: bytes = None
+
+    @property
+    def is_onnx(self):
+        return self.onnx_bytes is not None
+
+    @property
+    def name(self):
+        return self.path.name
+
+    def build_model(self, device="cpu"):
+        """The network of a ``.pt`` file with its weights loaded, in eval mode on ``device``."""
+        if self.is_onnx:
+            raise EDCWeightsError(f"Weights file '{self.name}' is ONNX; it runs with ONNX Runtime, not PyTorch. Use "
+                                  "the .pt file to load it in PyTorch.")
+        from ..network import build_model
+        meta = self.metadata
+        try:
+            model = build_model(meta["architecture"], meta["config"])
+        except (ValueError, KeyError, TypeError, IndexError, AssertionError) as exc:
+            raise EDCWeightsError(f"Weights file '{self.name}': metadata field 'config' does not describe a "
+                                  f"buildable {meta['architecture']} network ({exc}). Re-export the weights.") from None
+        self._check_state(model.state_dict())
+        model.load_state_dict(self.state, strict=True)
+        return model.to(device).eval()
+
+    def _check_state(self, expected):
+        state = self.state
+        missing = [k for k in expected if k not in state]
+        unexpected = [k for k in state if k not in expected]
+        wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+        if missing or unexpected or wrong:
+            detail = "; ".join(f"{label}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
+                               for label, keys in (("missing", missing), ("unexpected", unexpected),
+                                                   ("wrong shape", wrong)) if keys)
+            raise EDCWeightsError(f"Weights file '{self.name}' does not match its declared "
+                                  f"{self.metadata['architecture']} configuration ({detail}). The file is damaged or "
+                                  "was edited; export it again.")
+
+
+def open_weights(path):
+    """Read and validate a ``.pt`` or ``.onnx`` weights file (once); EDCWeightsError naming the file otherwise."""
+    path = Path(str(path))
+    if not path.is_file():
+        raise EDCWeightsError(f"Weights file '{path}' does not exist or is not a file; choose an existing .pt or "
+                              ".onnx EDC weights file.")
+    if path.suffix.lower() == ".onnx":
+        return _open_onnx(path)
+    return _open_pt(path)
+
+
+def _damaged(path, what):
+    return EDCWeightsError(f"Weights file '{Path(path).name}' {what}: it is truncated, damaged or not an EDC weights "
+                           "file. Download or export it again.")
+
+
+def _parse_metadata(path, text):
+    """Validated metadata; its errors name the weights file."""
+    try:
+        return metadata_from_json(text)
+    except EDCWeightsError as exc:
+        raise EDCWeightsError(f"Weights file '{Path(path).name}': {exc}") from None
+
+
+def _open_pt(path):
+    torch = import_torch()
+    try:
+        # mmap: tensors are mapped, not read, until the model is built from them
+        blob = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as exc:  # zip/pickle errors of every kind mean the same thing to the user
+        raise _damaged(path, f"cannot be read ({type(exc).__name__})") from None
+    if not isinstance(blob, dict) or not isinstance(blob.get("metadata_json"), str) or \
+            not isinstance(blob.get("state_dict"), dict):
+        raise _damaged(path, "has no EDC metadata block and state dict")
+    meta = _parse_metadata(path, blob["metadata_json"])
+    state = blob["state_dict"]
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise _damaged(path, "holds a state dict with non-tensor entries")
+    return WeightsFile(path, meta, state=state)
+
+
+def _open_onnx(path):
+    data = path.read_bytes()
+    onnx = import_onnx()
+    if onnx is not None:
+        try:
+            proto = onnx.load_model_from_string(data)
+        except Exception as exc:  # noqa: BLE001 - protobuf raises assorted types
+            raise _damaged(path, f"cannot be read as ONNX ({type(exc).__name__})") from None
+        if _uses_external_data(proto.graph):
+            raise _damaged(path, "points at tensor data in other files (ONNX external data)")
+        props = {p.key: p.value for p in proto.metadata_props}
+    else:  # a session built from bytes cannot reach external data files at all
+        ort = import_onnxruntime()
+        try:
+            session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001
+            raise _damaged(path, f"cannot be read as ONNX ({type(exc).__name__})") from None
+        props = session.get_modelmeta().custom_metadata_map
+    if ONNX_KEY not in props:
+        raise _damaged(path, f"has no '{ONNX_KEY}' metadata")
+    return WeightsFile(path, _parse_metadata(path, props[ONNX_KEY]), onnx_bytes=data)
+
+
+def _uses_external_data(graph):
+    """True when a tensor of an ONNX ``graph`` or of its subgraphs keeps its data in another file (a path)."""
+    from onnx import TensorProto
+    tensors = list(graph.initializer)
+    for node in graph.node:
+        for attr in node.attribute:
+            tensors += [attr.t, *attr.tensors]
+            if any(_uses_external_data(g) for g in [attr.g, *attr.graphs]):
+                return True
+    return any(t.data_location == TensorProto.EXTERNAL for t in tensors)
+
+
+def atomic_target(path):
+    """(``path``, its temporary ``.part`` name) with the folder created: write the second, rename it to the first."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path, path.with_name(path.name + ".part")
+
+
+def save_weights(model, metadata, path):
+    """Write ``model``'s state dict and the validated ``metadata`` to a ``.pt`` file (atomically)."""
+    torch = import_torch()
+    from ..network.config import full_config
+    meta = validate_metadata(metadata)
+    if getattr(model, "architecture", None) != meta["architecture"] or \
+            getattr(model, "config", None) != full_config(meta["config"]):
+        raise EDCWeightsError("The metadata's architecture/config do not describe the model being saved; pass the "
+                              "model's own config (model.config) in the metadata.")
+    text = metadata_to_json(meta)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    path, tmp = atomic_target(path)
+    try:
+        torch.save({"metadata_json": text, "state_dict": state}, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
