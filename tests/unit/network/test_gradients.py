@@ -19,6 +19,7 @@ def test_every_parameter_receives_a_gradient(architecture):
     assert not missing, f"parameters without gradient: {missing}"
 
 
+@pytest.mark.slow
 def test_edc_fits_a_small_synthetic_task():
     """A few optimisation steps on a SAR-defined mask: segmentation and cloud-removal losses both fall."""
     torch.manual_seed(0)
