@@ -53,13 +53,15 @@ def main(argv=None):
     print(f"GPU: {torch.cuda.get_device_name(0)}")
     from bench.pipeline import model_only_seconds, run_segment
     from bench.runtimes import throughput
-    from model.runtime import load_predictor
-    from model.weights import export_onnx, load_weights
+    from model.inference.runtime import load_predictor
+    from model.weights import open_weights
+    from model.weights.onnx_export import export_onnx
 
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     pt = bench_weights(work, "small")
-    model, meta = load_weights(pt)
+    weights = open_weights(pt)
+    model, meta = weights.build_model(), weights.metadata
     n_opt, n_sar = len(meta["inputs"]["optical"]["bands"]), len(meta["inputs"]["sar"]["bands"])
     batches = random_batches(args.tiles, args.tile, args.batch_size, n_opt, n_sar)
     fp32, ref = torch_throughput(model, batches, half=False)
@@ -70,7 +72,7 @@ def main(argv=None):
     if ort_cuda:
         onnx = work / "edc_bench.onnx"
         export_onnx(model.cpu(), meta, onnx)
-        predictor = load_predictor(onnx, device="cuda", batch_size=args.batch_size, log=lambda m: None)
+        predictor = load_predictor(open_weights(onnx), device="cuda", log=lambda m: None)
         mpx, _ = throughput(predictor, batches)
         print(f"ONNX Runtime {predictor.device}: {mpx:.1f} Mpx/s")
     else:

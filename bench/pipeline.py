@@ -28,8 +28,9 @@ from bench.common import ROOT, bench_weights, header, make_scene, random_weights
 
 def model_only_seconds(weights, n_tiles, tile, batch_size, n_optical=3, n_sar=1, device="cpu"):
     """Time of the forward passes alone for ``n_tiles`` tiles of ``tile`` x ``tile`` in batches of ``batch_size``."""
-    from model.runtime import load_predictor
-    predictor = load_predictor(weights, device=device, batch_size=batch_size, log=lambda m: None)
+    from model.inference.runtime import load_predictor
+    from model.weights import open_weights
+    predictor = load_predictor(open_weights(weights), device=device, log=lambda m: None)
     rng = np.random.default_rng(0)
     opt = rng.random((batch_size, n_optical, tile, tile), dtype=np.float32)
     sar = rng.random((batch_size, n_sar, tile, tile), dtype=np.float32)
@@ -43,10 +44,10 @@ def model_only_seconds(weights, n_tiles, tile, batch_size, n_optical=3, n_sar=1,
 
 
 def run_segment(optical, sar, weights, output, batch_size, device="cpu"):
-    from model.pipeline import segment
-    from model.tiling import TileGrid
+    from model.inference import SegmentOptions, segment
+    from model.inference.tiling import TileGrid
     start = time.perf_counter()
-    result = segment(optical, sar, weights, output, device=device, batch_size=batch_size)
+    result = segment(SegmentOptions(optical, sar, weights, output, device=device, batch_size=batch_size))
     seconds = time.perf_counter() - start
     tiles = TileGrid(result.height, result.width, result.tile_size, result.overlap)
     return seconds, tiles.n_tiles, min(result.tile_size, result.height), result

@@ -34,14 +34,16 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "edc-bench"))
     args = parser.parse_args(argv)
-    from model.runtime import load_predictor
-    from model.weights import export_onnx, load_weights
+    from model.inference.runtime import load_predictor
+    from model.weights import open_weights
+    from model.weights.onnx_export import export_onnx
 
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     pt = bench_weights(work, "small")
     onnx = work / "edc_bench.onnx"
-    model, meta = load_weights(pt)
+    weights = open_weights(pt)
+    model, meta = weights.build_model(), weights.metadata
     export_onnx(model, meta, onnx)
     print(header("runtimes", f", {args.tiles} tiles of {args.tile} px, batch {args.batch_size}, weights {pt.name}"))
 
@@ -50,7 +52,7 @@ def main(argv=None):
 
     results = {}
     for name, path in (("PyTorch", pt), ("ONNX Runtime", onnx)):
-        predictor = load_predictor(path, device="cpu", batch_size=args.batch_size, log=lambda m: None)
+        predictor = load_predictor(open_weights(path), device="cpu", log=lambda m: None)
         results[name] = throughput(predictor, batches)
         print(f"{name:<13} {predictor.device:<45} {results[name][0]:.3f} Mpx/s")
     ratio = results["ONNX Runtime"][0] / results["PyTorch"][0]

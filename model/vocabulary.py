@@ -24,7 +24,7 @@ MAX_METADATA_JSON = 1 << 20  # characters of metadata JSON
 MIN_TILE, MAX_TILE = 32, 4096
 MAX_BATCH = 256
 CPU_BATCH = 4      # tiles per batch on the CPU (BATCH_SIZE 0 = automatic)
-GPU_BATCH = 16     # tiles per batch on a GPU, halved on out-of-memory
+GPU_BATCH = 8      # tiles per batch on a GPU (halved on out-of-memory)
 
 # Outputs.
 NODATA_CLASS = 255       # land-cover GeoTIFF (Byte)

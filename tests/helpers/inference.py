@@ -74,3 +74,15 @@ class LocalNet(Predictor):
             logits = self.net(torch.from_numpy(np.concatenate([optical, sar], 1)))
             return {"probabilities": logits.softmax(1).numpy(), "cloudfree": optical,
                     "reliability": 1 / (1 + np.exp(-sar))}
+
+
+def fill_the_disk(monkeypatch, writer_class):
+    """Make ``writer_class.write`` (a GeoTiffWriter, of ``model`` or of the plugin's ``edc.model``) fail from the
+    second block row on with the error GDAL gives when the disk is full."""
+    original = writer_class.write
+
+    def full_disk(self, y, array):
+        if y > 0:
+            raise RuntimeError("TIFFAppendToStrip:Write error at scanline 64: No space left on device")
+        return original(self, y, array)
+    monkeypatch.setattr(writer_class, "write", full_disk)

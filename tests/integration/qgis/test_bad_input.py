@@ -272,14 +272,9 @@ def test_output_folder_not_writable(provider, scene, edc_weights, out_dir, monke
 def test_disk_full_while_writing(provider, scene, edc_weights, out_dir, monkeypatch):
     """GDAL's own write error text (what a full disk gives) at the second block row of the land-cover output."""
     from edc.model.inference.writers import GeoTiffWriter
+    from helpers.inference import fill_the_disk
 
-    original = GeoTiffWriter.write
-
-    def full_disk(self, y, array):
-        if y > 0:
-            raise RuntimeError("TIFFAppendToStrip:Write error at scanline 64: No space left on device")
-        return original(self, y, array)
-    monkeypatch.setattr(GeoTiffWriter, "write", full_disk)
+    fill_the_disk(monkeypatch, GeoTiffWriter)
     _fails(_params(scene, edc_weights, out_dir, TILE_SIZE=32, OVERLAP=4), out_dir, "Writing the output failed",
            "No space left on device", "free space")
 

@@ -32,8 +32,8 @@ def test_segment_writes_styled_land_cover_on_optical_grid(tiny_weights, make_pai
     out.parent.mkdir()
     messages, progress = [], []
     result = run_segment(optical, sar, tiny_weights, out, tile_size=64, overlap=16, batch_size=2,
-                     confidence=out.with_name("conf.tif"), cloudfree=out.with_name("cf.tif"),
-                     reliability=out.with_name("rel.tif"), log=messages.append, progress=progress.append)
+                         confidence=out.with_name("conf.tif"), cloudfree=out.with_name("cf.tif"),
+                         reliability=out.with_name("rel.tif"), log=messages.append, progress=progress.append)
     src, ds = gdal.Open(str(optical)), gdal.Open(str(out))
     assert (ds.RasterXSize, ds.RasterYSize) == (128, 96) == (result.width, result.height)
     assert ds.GetGeoTransform() == pytest.approx(src.GetGeoTransform())
@@ -77,9 +77,9 @@ def test_tiled_inference_matches_one_pass_and_has_no_seams(tiny_weights, local_n
     extent = (600500.0, 5100000.0 - 500 - 2000, 600500.0 + 2000, 5100000.0 - 500)  # 200 x 200 pixels
     kw = dict(extent=extent, batch_size=3)
     run_segment(optical, sar, tiny_weights, tmp_path / "one.tif", tile_size=200, overlap=0,
-            confidence=tmp_path / "one_c.tif", **kw)
+                confidence=tmp_path / "one_c.tif", **kw)
     run_segment(optical, sar, tiny_weights, tmp_path / "tiled.tif", tile_size=64, overlap=16,
-            confidence=tmp_path / "tiled_c.tif", **kw)
+                confidence=tmp_path / "tiled_c.tif", **kw)
     p_one, c_one = _p1(tmp_path / "one_c.tif", tmp_path / "one.tif")
     p_tiled, c_tiled = _p1(tmp_path / "tiled_c.tif", tmp_path / "tiled.tif")
     assert c_one.shape == (200, 200) and 0.1 < (c_one == 1).mean() < 0.9  # the map is not constant
@@ -99,7 +99,7 @@ def test_edc_tiles_blend_without_seams(tiny_weights, tmp_path):
     optical, sar = SAMPLE / "optical.tif", SAMPLE / "sar.tif"
     extent = (600500.0, 5100000.0 - 500 - 2560, 600500.0 + 2560, 5100000.0 - 500)  # 256 x 256 pixels
     run_segment(optical, sar, tiny_weights, tmp_path / "t.tif", tile_size=96, overlap=32,
-            confidence=tmp_path / "t_c.tif", extent=extent)
+                confidence=tmp_path / "t_c.tif", extent=extent)
     p, _ = _p1(tmp_path / "t_c.tif", tmp_path / "t.tif")
     step = np.abs(np.diff(p, axis=1)).mean(axis=0)
     edges = [s + d - 1 for s in (64, 128, 160) for d in (0, 96) if 0 < s + d < 256]
@@ -108,7 +108,7 @@ def test_edc_tiles_blend_without_seams(tiny_weights, tmp_path):
 
 def test_sample_scene_sar_in_another_crs(tiny_weights, tmp_path):
     result = run_segment(SAMPLE / "optical.tif", SAMPLE / "sar.tif", tiny_weights, tmp_path / "lc.tif", tile_size=256,
-                     overlap=32)
+                         overlap=32)
     truth = gdal.Open(str(SAMPLE / "truth.tif"))
     out = gdal.Open(str(tmp_path / "lc.tif"))
     assert out.GetGeoTransform() == truth.GetGeoTransform() and (result.width, result.height) == (512, 512)
@@ -120,8 +120,8 @@ def test_sample_scene_sar_in_another_crs(tiny_weights, tmp_path):
 
 def test_extent_crops_the_output(tiny_weights, make_pair, tmp_path):
     optical, sar = make_pair(96, 128)
-    result = run_segment(optical, sar, tiny_weights, tmp_path / "lc.tif", extent=(500105.0, 4599405.0, 500502.0, 4599800.0),
-                     tile_size=64, overlap=8)
+    result = run_segment(optical, sar, tiny_weights, tmp_path / "lc.tif", tile_size=64, overlap=8,
+                         extent=(500105.0, 4599405.0, 500502.0, 4599800.0))
     ds = gdal.Open(str(tmp_path / "lc.tif"))
     assert ds.GetGeoTransform() == (500100.0, 10.0, 0.0, 4599800.0, 0.0, -10.0)
     assert (ds.RasterXSize, ds.RasterYSize) == (41, 40) == (result.width, result.height)
@@ -159,9 +159,9 @@ def test_onnx_weights_run_the_pipeline(tiny_weights, tiny_onnx, make_pair, tmp_p
     onnx_path = tiny_onnx
     optical, sar = make_pair(64, 80)
     a = run_segment(optical, sar, onnx_path, tmp_path / "a.tif", tile_size=64, overlap=16,
-                confidence=tmp_path / "ac.tif")
+                    confidence=tmp_path / "ac.tif")
     run_segment(optical, sar, tiny_weights, tmp_path / "b.tif", tile_size=64, overlap=16,
-            confidence=tmp_path / "bc.tif")
+                confidence=tmp_path / "bc.tif")
     assert a.device.startswith("ONNX Runtime")
     ca, cb = (gdal.Open(str(tmp_path / n)).ReadAsArray() for n in ("ac.tif", "bc.tif"))
     np.testing.assert_allclose(ca, cb, atol=1e-4)
@@ -174,24 +174,20 @@ def test_cancel_leaves_no_file_and_keeps_the_previous_output(tiny_weights, make_
     calls = []
     with pytest.raises(EDCCancelled):
         run_segment(optical, sar, tiny_weights, out, tile_size=32, overlap=8, batch_size=1,
-                confidence=tmp_path / "c.tif", is_cancelled=lambda: calls.append(1) or len(calls) > 5)
+                    confidence=tmp_path / "c.tif", is_cancelled=lambda: calls.append(1) or len(calls) > 5)
     assert out.read_bytes() == b"previous result"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["lc.tif", optical.name, sar.name])
 
 
 def test_disk_full_while_writing_leaves_nothing(tiny_weights, make_pair, tmp_path, monkeypatch):
+    from helpers.inference import fill_the_disk
+
     from model.inference.writers import GeoTiffWriter
     optical, sar = make_pair(96, 96)
-    original = GeoTiffWriter.write
-
-    def failing(self, y, array):
-        if y > 0:
-            raise RuntimeError("TIFFAppendToStrip:Write error at scanline 64: No space left on device")
-        return original(self, y, array)
-    monkeypatch.setattr(GeoTiffWriter, "write", failing)
+    fill_the_disk(monkeypatch, GeoTiffWriter)
     with pytest.raises(EDCInputError, match="No space left on device.*free space"):
         run_segment(optical, sar, tiny_weights, tmp_path / "lc.tif", tile_size=32, overlap=8,
-                reliability=tmp_path / "r.tif")
+                    reliability=tmp_path / "r.tif")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([optical.name, sar.name])
 
 
@@ -287,7 +283,7 @@ def test_property_nodata_exactly_where_an_input_is_nodata(tiny_weights, raster_w
         sar_path = raster_writer(folder / "s.tif", sar, nodata=-9999.0)
         try:
             result = run_segment(opt_path, sar_path, tiny_weights, folder / "lc.tif", tile_size=tile,
-                             overlap=int(tile * overlap_frac), batch_size=2)
+                                 overlap=int(tile * overlap_frac), batch_size=2)
         except EDCInputError as exc:
             assert invalid.all() and "no valid pixel" in str(exc)
             return
@@ -329,7 +325,7 @@ def test_real_sen12ms_cr_13_band_optical(weights_factory, shared_data, tmp_path)
     name = sorted(p.name for p in (root / "s2_cloudy").glob("*.tif"))[0]
     optical, sar = root / "s2_cloudy" / name, root / "s1" / name
     result = run_segment(optical, sar, weights_factory(13, 2), tmp_path / "lc.tif", tile_size=128, overlap=32,
-                     cloudfree=tmp_path / "cf.tif")
+                         cloudfree=tmp_path / "cf.tif")
     src, out = gdal.Open(str(optical)), gdal.Open(str(tmp_path / "lc.tif"))
     assert out.GetGeoTransform() == pytest.approx(src.GetGeoTransform()) and (result.width, result.height) == (256, 256)
     s1 = gdal.Open(str(sar)).ReadAsArray()
@@ -352,7 +348,7 @@ def test_memory_does_not_grow_with_scene_height(tiny_weights, raster_writer, mon
         sar = raster_writer(tmp_path / f"s{rows}.tif", rng.normal(0, 1, (1, rows, 96)).astype(np.float32))
         tracemalloc.start()
         run_segment(optical, sar, tiny_weights, tmp_path / f"lc{rows}.tif", tile_size=64, overlap=16, batch_size=2,
-                confidence=tmp_path / f"c{rows}.tif")
+                    confidence=tmp_path / f"c{rows}.tif")
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     # 4 x the rows, about the same peak; one float32 copy of the larger scene alone would be 6.9 MB
@@ -370,7 +366,7 @@ def test_model_failure_is_reported_and_leaves_nothing(tiny_weights, make_pair, m
 def test_band_order_that_contradicts_band_names_is_warned(tiny_weights, tmp_path):
     messages = []
     run_segment(SAMPLE / "optical.tif", SAMPLE / "sar.tif", tiny_weights, tmp_path / "lc.tif", optical_bands=[3, 2, 1],
-            extent=(600000.0, 5099000.0, 601000.0, 5100000.0), log=messages.append)
+                extent=(600000.0, 5099000.0, 601000.0, 5100000.0), log=messages.append)
     warnings = [m for m in messages if m.startswith("WARNING")]
     assert len(warnings) == 2 and "band 3 is described as 'B3' but the weights expect 'B11'" in warnings[0]
 
