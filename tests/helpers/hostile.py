@@ -21,6 +21,7 @@ def hostile_weights(kind, folder, good_weights):
     KINDS); ``marker`` is the folder that running it would create."""
     import torch
 
+    folder.mkdir(parents=True, exist_ok=True)
     marker = folder / "PWNED"
     good = torch.load(good_weights, map_location="cpu", weights_only=True)
     path = folder / f"{kind}.pt"

@@ -389,6 +389,7 @@ def _qgis_process(qgis_process, parameters, preexec=None, timeout=600):
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, preexec_fn=preexec)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["truncated", "sar_one_band"])
 def test_qgis_process_user_sees_a_clean_message(case, qgis_process, scene, weights_factory, edc_weights,
                                                 raster_writer, tmp_path, out_dir):
@@ -404,6 +405,7 @@ def test_qgis_process_user_sees_a_clean_message(case, qgis_process, scene, weigh
     assert list(out_dir.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_qgis_process_real_file_size_limit(qgis_process, scene, edc_weights, raster_writer, tmp_path, out_dir):
     """A real write failure (not a mock): qgis_process runs with RLIMIT_FSIZE so the confidence raster cannot grow
     past 256 KiB (like a full disk, GDAL gets EFBIG); the user gets a clean message and no output is left."""
@@ -429,6 +431,7 @@ def test_qgis_process_real_file_size_limit(qgis_process, scene, edc_weights, ras
     assert sorted(p.name for p in out_dir.iterdir()) == ["lc.tif"]
 
 
+@pytest.mark.slow
 def test_qgis_process_killed_mid_run_keeps_the_previous_file(qgis_process, edc_weights, raster_writer, tmp_path,
                                                              out_dir):
     rng = np.random.default_rng(4)
@@ -474,6 +477,7 @@ def test_extent_in_another_crs_is_reprojected(provider, scene, edc_weights, out_
     assert abs(land_cover.shape[1] - 50) <= 3 and abs(land_cover.shape[0] - 40) <= 3
 
 
+@pytest.mark.slow
 def test_qgis_process_without_torch(qgis_process, scene, edc_weights, edc_onnx, tmp_path, out_dir):
     """A machine without PyTorch: .pt weights give the install hint, .onnx weights run with ONNX Runtime alone."""
     pytest.importorskip("onnxruntime")

@@ -65,6 +65,7 @@ def test_processing_run_styled_output_on_optical_grid(provider, scene, edc_weigh
         assert f"{s['name']}: {s['pixels']} pixels" in log
 
 
+@pytest.mark.slow
 def test_qgis_process_json(qgis_process, scene, edc_weights, edc_classes, tmp_path):
     argv, env = qgis_process
     output = tmp_path / "land_cover.tif"

@@ -1,5 +1,5 @@
-"""The tiling engine: tile layout, blending weights, exact reconstruction, row-by-row output, cancel, and a
-property test over random sizes, tiles, overlaps, data types and nodata values."""
+"""The tiling engine: tile layout, blending weights, exact reconstruction, row-by-row output, memory, cancel, and a
+property test over random sizes, tiles, overlaps, holes, batch sizes and prefetching."""
 
 import numpy as np
 import pytest

@@ -32,13 +32,13 @@ def _log(path):
 
 
 def test_overfits_the_two_quartets(m3m, tmp_path):
-    summary = train(_opts(m3m, tmp_path, epochs=40, teacher_epochs=0, w_distill=0.0, crop=None, lr=4e-3,
+    summary = train(_opts(m3m, tmp_path, epochs=20, teacher_epochs=0, w_distill=0.0, crop=None, lr=4e-3,
                           cloud_probability=0.0))
     rows = _log(tmp_path / "log.csv")
     loss = [float(r["loss"]) for r in rows]
     ce = [float(r["ce"]) for r in rows]
     miou = [float(r["train_miou"]) for r in rows]
-    assert len(rows) == 40
+    assert len(rows) == 20
     assert np.mean(ce[-3:]) < 0.6 * np.mean(ce[:3]), ce
     assert np.mean(loss[-3:]) < np.mean(loss[:3])
     assert np.mean(miou[-3:]) > np.mean(miou[:3]) + 0.2, miou
