@@ -3,7 +3,9 @@
 Every reader yields the same sample dict of numpy arrays in raw units (no normalisation):
 ``optical`` (Co, H, W) float32, ``sar`` (Cs, H, W) float32, ``label`` (H, W) int64 with class indices 0..K-1 and
 ``IGNORE`` for pixels that carry no class, and optionally ``cloudfree`` (Co, H, W) float32 (the clear image of the
-same place) and ``cloud_mask`` (H, W) bool (True = cloud).  ``name`` identifies the sample in messages.
+same place) and ``cloud_mask`` (H, W) bool (True = cloud).  ``name`` identifies the sample in messages and
+``files`` (stream -> path) names its files.  ``optical`` and ``sar`` are NaN where the raster has no data by the
+validity rule of inference (nodata, no coverage on the optical grid, not finite): training ignores those pixels.
 """
 
 import re
@@ -73,8 +75,10 @@ def check_sample(sample, num_classes, ignore=IGNORE):
     bad = (label != ignore) & ((label < 0) | (label >= num_classes))
     if bad.any():
         values = np.unique(label[bad])[:8].tolist()
+        where = f" '{sample['files']['label']}'" if "label" in sample.get("files", {}) else ""
         raise EDCDatasetError(f"Sample '{name}': label values {values} are outside the {num_classes} classes "
-                              f"(0..{num_classes - 1}, {ignore} = ignore). Fix the label raster or the class list.")
+                              f"(0..{num_classes - 1}, {ignore} = ignore). Fix the label raster{where} or the class "
+                              "list.")
     return sample
 
 

@@ -61,12 +61,13 @@ class M3MCR(Dataset):
 
     def load(self, item):
         ref = item["planet_cloudy"]
-        optical = _raster.read(ref)
+        optical = _raster.read_valid(ref)
         cloudfree = _raster.read_on_grid(item["planet_cloudfree"], ref)
-        sar = _raster.read_on_grid(item["S1"], ref)
+        sar = _raster.read_valid(item["S1"], ref)
         codes = _raster.read_on_grid(item["landcover"], ref, categorical=True)[0]
         label = group_worldcover(codes, item["landcover"])
         label[_raster.nodata_mask(ref) | _raster.nodata_mask(item["planet_cloudfree"])] = IGNORE
         cloud = np.load(item["cloudmask"], allow_pickle=False).astype(bool)
-        return {"name": f"m3m_cr_{item['key']}", "optical": optical, "sar": np.nan_to_num(sar),
-                "label": label, "cloudfree": cloudfree, "cloud_mask": cloud}
+        return {"name": f"m3m_cr_{item['key']}", "optical": optical, "sar": sar, "label": label,
+                "cloudfree": cloudfree, "cloud_mask": cloud,
+                "files": {"optical": str(ref), "sar": str(item["S1"]), "label": str(item["landcover"])}}

@@ -57,4 +57,5 @@ class Ombria(Dataset):
         return {"name": f"ombria_{self.split or 'train'}_{key}",
                 "optical": np.ascontiguousarray(s2[..., :3].transpose(2, 0, 1), dtype=np.float32),
                 "sar": s1[None].astype(np.float32),
-                "label": (mask == 255).astype(np.int64)}
+                "label": (mask == 255).astype(np.int64),
+                "files": {"optical": str(s2_path), "sar": str(s1_path), "label": str(mask_path)}}

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import EDCDatasetError
 from . import _raster
-from .base import Dataset, pair_by_key
+from .base import IGNORE, Dataset, pair_by_key
 
 _FOLDERS = {"optical": ("optical", "opt"), "sar": ("sar",), "label": ("lbl", "label", "labels")}
 
@@ -41,11 +41,13 @@ class WHUOptSar(Dataset):
 
     def load(self, item):
         opt_path, sar_path, lbl_path, key = item
-        optical = _raster.read(opt_path)
-        sar = _raster.read_on_grid(sar_path, opt_path)[:1]
-        codes = _raster.read_on_grid(lbl_path, opt_path, categorical=True)[0].astype(np.int64)
-        bad = (codes % 10 != 0) | (codes < 0) | (codes > 70)
+        optical = _raster.read_valid(opt_path)
+        sar = _raster.read_valid(sar_path, opt_path, bands=[1])
+        codes = _raster.read_labels(lbl_path, opt_path)
+        ignore = codes == IGNORE          # not covered by the label raster
+        bad = ~ignore & ((codes % 10 != 0) | (codes < 0) | (codes > 70))
         if bad.any():
             raise EDCDatasetError(f"Label '{lbl_path}' has values {np.unique(codes[bad])[:6].tolist()}; WHU-OPT-SAR "
                                   "labels are 0, 10, 20, ..., 70.")
-        return {"name": f"whu_{key}", "optical": optical, "sar": sar, "label": codes // 10}
+        return {"name": f"whu_{key}", "optical": optical, "sar": sar, "label": np.where(ignore, IGNORE, codes // 10),
+                "files": {"optical": str(opt_path), "sar": str(sar_path), "label": str(lbl_path)}}

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import EDCCancelled, EDCDatasetError, EDCError
 from ..metrics import confusion, evaluate_model, scores
 from .checkpoint import load_checkpoint, save_checkpoint, seed_all, set_rng_state
-from .data import normalization_spec, open_training_data
+from .data import normalization_spec, open_training_data, validate_dataset
 from .distributed import Distributed, resolve_device
 from .export import export_weights, write_logs
 from .options import PHASES, check_options, phase_plan
@@ -106,6 +106,14 @@ class Trainer:
             coverage_range=self.coverage_range)
         if not train_idx:
             raise EDCDatasetError(f"Dataset '{opts.data}' has no training samples left after the validation split.")
+        # every sample once, now: a bad label, class list or coverage fails before the first epoch, naming the file
+        main_log = self.log if self.dist.main else None
+        if val_reader is self.reader:
+            validate_dataset(self.reader, sorted(train_idx + val_idx), main_log)
+        else:
+            validate_dataset(self.reader, train_idx, main_log)
+            if val_reader is not None:
+                validate_dataset(val_reader, val_idx, main_log, what="validation")
         return self.reader[train_idx[0]]
 
     # -- models

@@ -2,7 +2,9 @@
 
 Per sample: synthetic clouds are added to clear images (real cloudy/clear pairs are used as they are), the robust
 per-image statistics are computed on the whole (cloudy) image exactly as at inference, then a random crop and
-flips/rotations are taken.  Randomness comes from (seed, epoch, index) alone, so a resumed run sees the same data.
+flips/rotations are taken.  Pixels where the optical or the SAR input has no data (NaN from the reader: nodata, no
+coverage) are treated as inference treats them: left out of the statistics, both inputs 0 after normalisation, and
+their label set to the ignore value so that the loss and the metrics skip them.  Randomness comes from (seed, epoch, index) alone, so a resumed run sees the same data.
 ``teacher_view`` is what the distillation teacher sees of a sample or a batch: the cloud-free image, no clouds.
 """
 
@@ -11,6 +13,7 @@ import torch
 
 from .. import normalization
 from ..clouds import add_clouds, bright_cloud_mask
+from ..vocabulary import IGNORE_LABEL
 
 
 def _valid(array):
@@ -40,11 +43,17 @@ class TrainingSet(torch.utils.data.Dataset):
     def __len__(self):
         return len(self.indices)
 
-    def _norm(self, array, stream, stats=None):
+    def _norm(self, array, stream, stats=None, valid=None):
+        """``array`` normalised (0 where not ``valid``, default: where finite) and the statistics used, computed
+        over the ``valid`` pixels unless given."""
         spec = self.spec[stream]
+        valid = _valid(array) if valid is None else valid
         if stats is None:
-            stats = normalization.compute_stats(array, _valid(array), spec)
-        return np.nan_to_num(normalization.normalize(array, stats)).astype(np.float32), stats
+            stats = normalization.compute_stats(array, valid, spec)
+        out = np.nan_to_num(normalization.normalize(array, stats)).astype(np.float32)
+        if not valid.all():
+            out[:, ~valid] = 0.0
+        return out, stats
 
     def __getitem__(self, i):
         index = self.indices[i]
@@ -64,11 +73,16 @@ class TrainingSet(torch.utils.data.Dataset):
                 if mask is None:
                     mask = bright_cloud_mask(clear, self.value_max or 255.0) if self.detect_clouds else \
                         np.zeros(clear.shape[1:], bool)
-        optical, stats = self._norm(cloudy, "optical")
+        # as at inference: the pixels where both inputs have data give the statistics; the others are 0 and ignored
+        valid = _valid(cloudy) & _valid(sample["sar"])
+        label = sample["label"][None].astype(np.int64)
+        if not valid.all():
+            label[:, ~valid] = IGNORE_LABEL
+        optical, stats = self._norm(cloudy, "optical", valid=valid)
         target, _ = self._norm(clear, "optical", stats)
-        teacher = optical if clear is cloudy else self._norm(clear, "optical")[0]
-        sar, _ = self._norm(sample["sar"], "sar")
-        arrays = [optical, sar, target, teacher, sample["label"][None].astype(np.int64), mask[None].astype(np.float32)]
+        teacher = optical if clear is cloudy else self._norm(clear, "optical", valid=valid & _valid(clear))[0]
+        sar, _ = self._norm(sample["sar"], "sar", valid=valid)
+        arrays = [optical, sar, target, teacher, label, mask[None].astype(np.float32)]
         arrays = self._crop_and_flip(arrays, rng)
         keys = ("optical", "sar", "cloudfree", "teacher_optical", "label", "cloud_mask")
         out = {k: torch.from_numpy(np.ascontiguousarray(a)) for k, a in zip(keys, arrays)}

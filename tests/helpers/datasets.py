@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .rasters import write_raster
+from .rasters import read_raster, write_raster
 
 FAST = ["--preset", "tiny", "--batch-size", "2", "--crop", "32", "--threads", "1", "--no-progress-bar",
         "--val-fraction", "0", "--seed", "5"]   # training options for a run of a few seconds on generic_folder()
@@ -77,3 +77,48 @@ def ombria_folder(root, mask_values=(0, 255), n=2, split="train"):
             folder.mkdir(parents=True, exist_ok=True)
             Image.fromarray(array).save(folder / name)
     return root
+
+
+M3M_CLASSES = ("Forest", "Rangeland", "Agriculture", "Urban", "Barren", "Water")
+
+
+def real_generic_folder(root, shared_data, n=2):
+    """A generic-layout dataset of ``n`` copies (s0, s1, ...) of the real M3M-CR training quartet in ``shared_data``:
+    optical = the cloudy PlanetScope image (4 bands, 300 x 300 at 3 m), sar = the Sentinel-1 image (VV, VH in dB,
+    90 x 90 at 10 m), label = its WorldCover codes grouped into the six classes (Byte, 255 = no class, 10 m), and a
+    classes.json of those six classes.  Alter the files with :func:`rewrite_raster` and GDAL.  Returns ``root``."""
+    import shutil
+
+    from model.datasets.m3m_cr import group_worldcover
+    root = Path(root)
+    quartet = Path(shared_data) / "m3m_cr" / "train"
+    optical = next(quartet.glob("planet_cloudy_*/*/*.tif"))
+    sar = next(quartet.glob("S1_*/*/*.tif"))
+    landcover = next(quartet.glob("landcover_*/*/*.tif"))
+    (root / "classes.json").parent.mkdir(parents=True, exist_ok=True)
+    (root / "classes.json").write_text(json.dumps([{"name": c, "color": "#336699"} for c in M3M_CLASSES]))
+    for i in range(n):
+        for folder, src in (("optical", optical), ("sar", sar)):
+            (root / folder).mkdir(exist_ok=True)
+            shutil.copy(src, root / folder / f"s{i}.tif")
+        (root / "label").mkdir(exist_ok=True)
+        rewrite_raster(landcover, group_worldcover(read_raster(landcover)[0]).astype(np.uint8),
+                       root / "label" / f"s{i}.tif")
+    return root
+
+
+def rewrite_raster(path, array, out=None, gdal_type=None, nodata=None):
+    """Write ``array`` (H, W) or (C, H, W) with the georeferencing of the raster ``path`` to ``out`` (default:
+    ``path`` itself); ``gdal_type``: a GDAL type code to write the values as; ``nodata``: declared on every band."""
+    from osgeo import gdal
+    src = gdal.Open(str(path))
+    geotransform, wkt = src.GetGeoTransform(), src.GetProjection()
+    src = None
+    array = np.asarray(array)
+    out = Path(out or path)
+    out.unlink(missing_ok=True)
+    write_raster(out, array, geotransform=geotransform, epsg=None, nodata=nodata, dtype=gdal_type)
+    ds = gdal.Open(str(out), gdal.GA_Update)
+    ds.SetProjection(wkt)
+    ds = None
+    return out
