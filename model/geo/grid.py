@@ -94,6 +94,12 @@ def output_grid(optical, sar, extent=None):
     (column, row) offset in the optical raster."""
     opt_gt, opt_wkt = georef(optical, "optical")
     sar_gt, sar_wkt = georef(sar, "SAR")
+    sizes = (optical.RasterXSize, optical.RasterYSize), (sar.RasterXSize, sar.RasterYSize)
+    if opt_gt == sar_gt == PIXEL_GRID and not opt_wkt and not sar_wkt and sizes[0] != sizes[1]:
+        raise EDCInputError(f"The optical raster ({sizes[0][0]} x {sizes[0][1]} pixels) and the SAR raster "
+                            f"({sizes[1][0]} x {sizes[1][1]}) have no georeferencing and different sizes, so they "
+                            "cannot be overlaid; georeference both (Raster > Georeferencer, or warp them with their "
+                            "ground control points) or give two rasters of the same size covering the same area.")
     if bool(opt_wkt) != bool(sar_wkt):
         which = "optical" if not opt_wkt else "SAR"
         raise EDCInputError(f"The {which} raster has no coordinate reference system while the other has one; assign "

@@ -3,11 +3,14 @@
 - :class:`GeoTiffWriter`: one GeoTIFF, its rows written as they arrive, overviews, atomic rename or removal.
 - :class:`OutputSet`: the land-cover map (Byte, colour table, class names, ``.qml`` sidecar) and the optional
   confidence, cloud-free and reliability rasters of one run; it turns blended network outputs into their rows and
-  counts the pixels of every class.
+  counts the pixels and the true area (m^2, :mod:`model.geo.areas`) of every class.
 """
 
+import glob
 import os
+import re
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -15,11 +18,28 @@ import numpy as np
 
 from .. import normalization
 from ..errors import WRITE_HINT, reported_as_input_error
+from ..geo.areas import PixelAreas
 from ..geo.rasters import gdal_modules
 from ..vocabulary import NODATA_CLASS, NODATA_FLOAT, OUTPUT_BLOCK
 from ..weights.metadata import class_colors_rgb
 
 OPTIONAL_OUTPUTS = ("confidence", "cloud-free", "reliability")
+STALE_SECONDS = 24 * 3600  # temporary files of ours older than this were left by a killed run
+
+
+def sweep_stale_parts(final, now=None):
+    """Remove the temporary files :class:`GeoTiffWriter` made for ``final`` (``.{stem}.XXXXXXXX.part.tif`` and their
+    ``.aux.xml`` / ``.ovr``) that are older than a day: a run killed outright (SIGKILL, power loss) leaves them."""
+    final = Path(final)
+    ours = re.compile(rf"\.{re.escape(final.stem)}\.[a-z0-9_]{{8}}\.part\.tif(\.aux\.xml|\.ovr)?")
+    limit = (time.time() if now is None else now) - STALE_SECONDS
+    for name in glob.glob(os.path.join(glob.escape(str(final.parent)), glob.escape(f".{final.stem}.") + "*")):
+        path = Path(name)
+        try:
+            if ours.fullmatch(path.name) and path.is_file() and path.stat().st_mtime < limit:
+                path.unlink()
+        except OSError:
+            pass  # another run's file that vanished meanwhile, or one we may not remove: leave it
 
 
 class GeoTiffWriter:
@@ -86,14 +106,19 @@ class OutputSet:
     """The output files of one run (``paths``: label -> Path, "land cover" and any of OPTIONAL_OUTPUTS) on ``grid``.
 
     ``channels`` is what the network must deliver per pixel: the class probabilities, then the cloud-free optical
-    bands and the reliability where those outputs are asked for.  ``counts`` holds the pixels of every class."""
+    bands and the reliability where those outputs are asked for.  ``counts`` holds the pixels of every class,
+    ``areas`` their area in m^2 (None where the grid has no CRS)."""
 
     def __init__(self, paths, grid, meta, n_optical):
         gdal, _ = gdal_modules()
         self.paths, self.meta, self.n_optical = paths, meta, n_optical
         self.n_classes = len(meta["classes"])
         self.counts = np.zeros(self.n_classes, np.int64)
+        self.pixel_areas = PixelAreas.of(grid)
+        self.areas = None if self.pixel_areas is None else np.zeros(self.n_classes)
         self.writers = {}
+        for path in paths.values():
+            sweep_stale_parts(path)
         try:
             with reported_as_input_error("Creating the output", WRITE_HINT):
                 self._create(gdal, grid)
@@ -129,7 +154,12 @@ class OutputSet:
         with reported_as_input_error("Writing the output", WRITE_HINT):
             classes, confidence = argmax_max(values[:self.n_classes])
             classes[~valid] = NODATA_CLASS
-            self.counts += np.bincount(classes.ravel(), minlength=NODATA_CLASS + 1)[:self.n_classes]
+            if self.pixel_areas is None:
+                self.counts += np.bincount(classes.ravel(), minlength=NODATA_CLASS + 1)[:self.n_classes]
+            else:
+                pixels, areas = self.pixel_areas.count(y, classes, self.n_classes)
+                self.counts += pixels
+                self.areas += areas
             self.writers["land cover"].write(y, classes[None])
             if "confidence" in self.writers:
                 self.writers["confidence"].write(y, np.where(valid, confidence, NODATA_FLOAT)[None])
