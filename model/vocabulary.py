@@ -6,6 +6,15 @@ ARCHITECTURES = ("edc", "dense_tristream", "optical_only", "sar_only", "early_co
 PRESET_NAMES = ("tiny", "small", "base")
 SAR_WIDTH_RANGE = (0.05, 2.0)  # SAR stream width / optical stream width (training CLI, edc:train)
 
+# Units of SAR backscatter (SAR_UNITS): "auto" tells them from the data (model/geo/units.py).
+SAR_UNITS = ("auto", "dB", "linear power", "amplitude")
+WEIGHTS_SAR_UNITS = ("dB",)  # the SAR units weights may be trained on (inputs.sar.units in their metadata)
+
+# The grid the network runs on (model/geo/resolution.py) and the grid the map is written on.
+RESOLUTIONS = ("weights", "native")   # the weights' ground sampling distance, or the optical pixels as they are
+OUTPUT_GRIDS = ("optical", "model")   # the optical raster's grid, or the grid the network ran on
+DEFAULT_GSD_M = 10.0                  # weights that do not record their ground sampling distance: Sentinel-2's
+
 # Where the network runs.
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -14,11 +23,19 @@ DATASET_KINDS = ("ombria", "m3m_cr", "whu_opt_sar", "generic")
 IGNORE_LABEL = 255  # label value that carries no class
 
 # Weights files.
-WEIGHTS_SUFFIXES = (".pt", ".onnx")
+WEIGHTS_SUFFIXES = (".pt", ".pth", ".onnx")  # matched case-insensitively; .pth is PyTorch like .pt
 NORMALIZATION_METHODS = ("percentile", "fixed")
 MAX_CLASSES = 254   # class values 0..253: 255 is the output nodata value
 MAX_BANDS = 64
 MAX_METADATA_JSON = 1 << 20  # characters of metadata JSON
+
+# Band names a raster's band description may carry (lower case): a description naming one of these but not the band
+# the weights expect there is warned about; any other description ("Height", "Band 1") is not.  Aliases: the same
+# band under a colour or Sentinel-2 name.
+KNOWN_BANDS = (tuple(f"b{i}" for i in range(1, 13)) + ("b8a", "vv", "vh", "hh", "hv", "red", "green", "blue", "nir",
+               "swir", "swir1", "swir2", "rededge", "coastal", "cirrus", "thermal", "tir", "pan", "panchromatic"))
+BAND_ALIASES = ({"b2", "blue"}, {"b3", "green"}, {"b4", "red"}, {"b8", "b8a", "nir"}, {"b11", "swir1", "swir"},
+                {"b12", "swir2", "swir"}, {"b10", "cirrus"}, {"b1", "coastal"}, {"b5", "b6", "b7", "rededge"})
 
 # Tiled inference.
 MIN_TILE, MAX_TILE = 32, 4096

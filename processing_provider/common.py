@@ -3,6 +3,7 @@
 import os
 
 from ..model.vocabulary import DEVICES as DEVICE_IDS
+from ..model.vocabulary import OUTPUT_GRIDS, RESOLUTIONS, SAR_UNITS
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESOURCES = os.path.join(PLUGIN_DIR, "resources")
@@ -12,3 +13,13 @@ SEGMENT_ICON = os.path.join(RESOURCES, "segment.svg")
 
 _DEVICE_LABELS = {"auto": "Automatic (CUDA when available, else CPU)", "cpu": "CPU", "cuda": "CUDA (NVIDIA GPU)"}
 DEVICES = [(device, _DEVICE_LABELS[device]) for device in DEVICE_IDS]  # (id, label) in the enum's order
+
+_SAR_UNIT_LABELS = {"auto": "Automatic (from band names and values)", "dB": "Decibels (dB)",
+                    "linear power": "Linear power (intensity, sigma0)", "amplitude": "Linear amplitude"}
+SAR_UNIT_CHOICES = [(units, _SAR_UNIT_LABELS[units]) for units in SAR_UNITS]  # (id, label) in the enum's order
+
+_RESOLUTION_LABELS = {"weights": "The weights' resolution (resample the inputs where they differ)",
+                      "native": "The optical raster's own pixels"}
+RESOLUTION_CHOICES = [(r, _RESOLUTION_LABELS[r]) for r in RESOLUTIONS]
+_OUTPUT_GRID_LABELS = {"optical": "The optical raster's grid", "model": "The grid the network ran on"}
+OUTPUT_GRID_CHOICES = [(g, _OUTPUT_GRID_LABELS[g]) for g in OUTPUT_GRIDS]

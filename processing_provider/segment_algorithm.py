@@ -7,12 +7,12 @@ from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProces
                        QgsProcessingOutputString, QgsProcessingParameterBand, QgsProcessingParameterDefinition,
                        QgsProcessingParameterEnum, QgsProcessingParameterExtent, QgsProcessingParameterFile,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterRasterLayer, QgsUnitTypes)
+                       QgsProcessingParameterRasterLayer)
 from qgis.PyQt.QtGui import QIcon
 
 from ..model.errors import EDCError
 from . import common
-from .common import DEVICES, SEGMENT_ICON
+from .common import DEVICES, OUTPUT_GRID_CHOICES, RESOLUTION_CHOICES, SAR_UNIT_CHOICES, SEGMENT_ICON
 from .styling import LandCoverPostProcessor
 
 OPTIONAL_OUTPUTS = [("CONFIDENCE", "Confidence (probability of the chosen class)", "confidence"),
@@ -30,9 +30,21 @@ on the optical raster's grid; the SAR raster is resampled onto it on the fly. Pi
 are nodata (255) in the output.</li>
 <li><b>Optical bands</b> / <b>SAR bands</b>: the bands fed to the model, in the order the weights expect. Leave
 empty to use the default bands stored in the weights file.</li>
-<li><b>Weights file</b>: an EDC <code>.pt</code> (PyTorch) or <code>.onnx</code> (ONNX Runtime) file. Empty = the
-bundled default weights. ONNX weights need only onnxruntime, not PyTorch.</li>
-<li><b>Processing extent</b>: optional; the output is cropped to it and to where both inputs exist.</li>
+<li><b>Weights file</b>: an EDC <code>.pt</code> / <code>.pth</code> (PyTorch) or <code>.onnx</code> (ONNX Runtime)
+file, suffix in any case. Empty = the bundled default weights. ONNX weights need only onnxruntime, not PyTorch.</li>
+<li><b>Processing extent</b>: optional; the output is cropped to it and to where both inputs exist. The
+normalisation statistics always come from the whole overlap of the two rasters, so a pixel gets the same class
+whatever extent is drawn.</li>
+<li><b>SAR units</b>: <i>Automatic</i> tells decibels from linear backscatter (power, amplitude, complex SLC samples)
+by the band names (such as <code>Sigma0_VV_db</code>) and the values, and converts linear values to decibels as the
+weights expect; the log says what was assumed and why. Choose the units to override it.</li>
+<li><b>Processing resolution</b>: the network works best at the resolution its weights were trained at (10 m
+for the bundled weights). Where the optical pixels are more than 1.5 times larger or smaller, the inputs are read at
+the weights' resolution by default (averaged where they shrink) and the map is brought back onto the optical grid
+(nearest), or written at the model's resolution (<b>Write the map on</b>); a warning says so. Choose the optical
+raster's own pixels to map pixel for pixel.</li>
+<li>Values that fill an area although the file declares no nodata (a -9999 or 0 border) are treated as nodata, with
+a warning naming the value; a band without signal is an error.</li>
 <li>Advanced: <b>tile size</b>, <b>tile overlap</b> (0 = the values stored in the weights) and <b>batch size</b>
 (0 = automatic). The scene is processed tile by tile, so memory use does not grow with its size.</li>
 <li><b>Device</b>: <i>Automatic</i> uses an NVIDIA GPU through CUDA when PyTorch (for .pt) or ONNX Runtime (for
@@ -44,10 +56,16 @@ actually used is written to the log.</li>
 <li><b>Land cover</b>: a compressed, tiled GeoTIFF (Byte) with a colour table, class names and a .qml style; it is
 added to the map with a legend of class names.</li>
 <li>Optional: <b>confidence</b>, <b>cloud-free optical estimate</b> and <b>reliability</b> rasters.</li>
-<li>Per-class pixel counts and areas (in the optical layer's map units), in the log and in the
-<code>CLASS_STATS</code> output (JSON).</li>
+<li>Per-class pixel counts and true areas (on the ellipsoid, in m² and ha, whatever the CRS; none when the optical
+layer has no CRS), in the log and in the <code>CLASS_STATS</code> output (JSON); <code>VALID_AREA</code> in m².</li>
 </ul>
 <p>Cancelling or an error leaves no output file behind.</p>"""
+
+
+# QGIS 3.22 accepts a file parameter only when its suffix is one of the filter's, compared case-sensitively (".ONNX"
+# and ".pth" were refused with a bare "Incorrect parameter value"), unless the filter has an "All files (*)" entry:
+# with it QGIS accepts any name and open_weights() decides by the suffix in any case, with a message for other ones.
+WEIGHTS_FILTER = "EDC weights (*.pt *.pth *.onnx *.PT *.PTH *.ONNX);;All files (*)"
 
 
 class SegmentAlgorithm(QgsProcessingAlgorithm):
@@ -55,7 +73,8 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
 
     OPTICAL, SAR = "OPTICAL", "SAR"
     OPTICAL_BANDS, SAR_BANDS = "OPTICAL_BANDS", "SAR_BANDS"
-    WEIGHTS, EXTENT, DEVICE = "WEIGHTS", "EXTENT", "DEVICE"
+    WEIGHTS, EXTENT, DEVICE, SAR_UNITS = "WEIGHTS", "EXTENT", "DEVICE", "SAR_UNITS"
+    RESOLUTION, OUTPUT_GRID = "RESOLUTION", "OUTPUT_GRID"
     TILE_SIZE, OVERLAP, BATCH_SIZE = "TILE_SIZE", "OVERLAP", "BATCH_SIZE"
     OUTPUT = "OUTPUT"
 
@@ -97,8 +116,14 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
             self.SAR_BANDS, "SAR bands (empty = as the weights expect)", None, self.SAR, True, True))
         self.addParameter(QgsProcessingParameterFile(
             self.WEIGHTS, "Weights file (empty = bundled default)", QgsProcessingParameterFile.File, "", None, True,
-            "EDC weights (*.pt *.onnx)"))
+            WEIGHTS_FILTER))
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, "Processing extent", optional=True))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.SAR_UNITS, "SAR units", [label for _, label in SAR_UNIT_CHOICES], defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.RESOLUTION, "Processing resolution", [label for _, label in RESOLUTION_CHOICES], defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.OUTPUT_GRID, "Write the map on", [label for _, label in OUTPUT_GRID_CHOICES], defaultValue=0))
         self.addParameter(QgsProcessingParameterEnum(
             self.DEVICE, "Device", [label for _, label in DEVICES], defaultValue=0))
         for name, label in ((self.TILE_SIZE, "Tile size in pixels (0 = from the weights)"),
@@ -112,9 +137,9 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
         for name, label, _ in OPTIONAL_OUTPUTS:
             self.addParameter(QgsProcessingParameterRasterDestination(name, label, optional=True,
                                                                       createByDefault=False))
-        self.addOutput(QgsProcessingOutputString("CLASS_STATS", "Per-class pixel counts and areas (JSON)"))
+        self.addOutput(QgsProcessingOutputString("CLASS_STATS", "Per-class pixel counts and areas, m² and ha (JSON)"))
         self.addOutput(QgsProcessingOutputNumber("VALID_PIXELS", "Mapped (non-nodata) pixels"))
-        self.addOutput(QgsProcessingOutputNumber("VALID_AREA", "Mapped area (map units squared)"))
+        self.addOutput(QgsProcessingOutputNumber("VALID_AREA", "Mapped area (m² on the ellipsoid; none without CRS)"))
         self.addOutput(QgsProcessingOutputString("DEVICE_USED", "Device used"))
 
     def _source_path(self, parameters, name, label, context):
@@ -137,7 +162,6 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
             "optical": optical.source(), "sar": sar.source(),
             "extent": (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())
             if given or not (extent.isNull() or extent.isEmpty()) else None,
-            "area_unit": QgsUnitTypes.toAbbreviatedString(QgsUnitTypes.distanceToAreaUnit(optical.crs().mapUnits())),
         }
         return True
 
@@ -171,7 +195,11 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
                 sar_bands=self.parameterAsInts(parameters, self.SAR_BANDS, context) or None,
                 extent=self._inputs["extent"], tile_size=ints[self.TILE_SIZE] or None,
                 overlap=ints[self.OVERLAP] or None, batch_size=ints[self.BATCH_SIZE] or None,
-                device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)][0], **extra)
+                device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)][0],
+                sar_units=SAR_UNIT_CHOICES[self.parameterAsEnum(parameters, self.SAR_UNITS, context)][0],
+                resolution=RESOLUTION_CHOICES[self.parameterAsEnum(parameters, self.RESOLUTION, context)][0],
+                output_grid=OUTPUT_GRID_CHOICES[self.parameterAsEnum(parameters, self.OUTPUT_GRID, context)][0],
+                **extra)
             result = segment(options, progress=feedback.setProgress, is_cancelled=feedback.isCanceled,
                              log=feedback.pushInfo)
         except EDCError as exc:
@@ -179,16 +207,18 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
         return self._report(result, output, extra, feedback)
 
     def _report(self, result, output, extra, feedback):
-        unit = self._inputs["area_unit"]
         feedback.pushInfo(f"Device used: {result.device}")
         if getattr(result, "trained", True) is False:
             feedback.pushWarning("These weights are UNTRAINED (randomly initialised): the map is not meaningful.")
-        for stats in result.class_stats:
-            feedback.pushInfo(f"{stats['name']}: {stats['pixels']} pixels, {stats['area']:.1f} {unit}")
+        stats_list = result.class_stats
+        measured = all(s["area_m2"] is not None for s in stats_list)
+        for stats in stats_list:
+            area = f"{stats['area_ha']:.2f} ha" if measured else "no area (the output has no CRS)"
+            feedback.pushInfo(f"{stats['name']}: {stats['pixels']} pixels, {area}")
         results = {self.OUTPUT: output,
-                   "CLASS_STATS": json.dumps(result.class_stats),
-                   "VALID_PIXELS": sum(s["pixels"] for s in result.class_stats),
-                   "VALID_AREA": sum(s["area"] for s in result.class_stats),
+                   "CLASS_STATS": json.dumps(stats_list),
+                   "VALID_PIXELS": sum(s["pixels"] for s in stats_list),
+                   "VALID_AREA": sum(s["area_m2"] for s in stats_list) if measured else None,
                    "DEVICE_USED": result.device}
         results.update({name: extra[key] for name, _, key in OPTIONAL_OUTPUTS if extra[key]})
         return results

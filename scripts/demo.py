@@ -121,13 +121,9 @@ def main():
     print(f"Styled output: {results['OUTPUT']} (+ {Path(results['OUTPUT']).with_suffix('.qml').name}, colour table "
           "and class names inside the GeoTIFF; open it in QGIS)")
     print(f"Confidence:    {results.get('CONFIDENCE')}")
-    output_ds = gdal.Open(results["OUTPUT"])
-    srs = output_ds.GetSpatialRef()
-    metres = srs is not None and srs.IsProjected() and srs.GetLinearUnits() == 1.0
-    output_ds = None
-    print("Per-class areas" + (":" if metres else " (in squared map units of the optical CRS):"))
+    print("Per-class areas (on the ellipsoid):")
     for stats in json.loads(results["CLASS_STATS"]):
-        area = f"{stats['area'] / 1e4:>12.2f} ha" if metres else f"{stats['area']:>14.1f}"
+        area = f"{stats['area_ha']:>12.2f} ha" if stats["area_ha"] is not None else "     (no CRS: no area)"
         print(f"  {stats['value']:>3} {stats['name']:<20} {stats['pixels']:>10} px {area}")
     truth = SAMPLE / "truth.tif"
     if truth.is_file():

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 from helpers.rasters import stripe_pair, write_raster
+from helpers.real_inputs import SHARED_DATA
 from helpers.weights import make_weights, onnx_copy
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ band is 0) or where a value is not finite; :func:`read_valid` returns such pixel
 import numpy as np
 
 from ..errors import EDCDatasetError, EDCInputError
-from ..vocabulary import IGNORE_LABEL
+from ..vocabulary import DEFAULT_GSD_M, IGNORE_LABEL
 
 
 def open_raster(path):
@@ -124,3 +124,14 @@ def nodata_mask(path):
         if nd is not None:
             mask |= data[b] == nd
     return mask
+
+
+def ground_sampling_distance(path, default=DEFAULT_GSD_M):
+    """The pixel size of raster ``path`` in metres (geometric mean of x and y; degrees at its latitude), or
+    ``default`` where it has no CRS."""
+    from ..geo.grid import Grid, georef
+    from ..geo.resolution import pixel_size_m
+    ds = open_raster(path)
+    gt, wkt = georef(ds, "dataset")
+    size = pixel_size_m(Grid(gt, wkt, ds.RasterXSize, ds.RasterYSize))
+    return default if size is None else float((size[0] * size[1]) ** 0.5)

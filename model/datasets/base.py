@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EDCDatasetError
+from ..vocabulary import DEFAULT_GSD_M
 from ..vocabulary import IGNORE_LABEL as IGNORE
 
 
@@ -24,6 +25,7 @@ class Dataset:
     classes = ()          # ((name, "#rrggbb"), ...)
     optical_bands = ()
     sar_bands = ()
+    gsd_m = DEFAULT_GSD_M  # ground sampling distance of the optical samples, metres: the grid the network learns on
     ignore_index = IGNORE
 
     def __init__(self, root, split=None):

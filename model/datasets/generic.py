@@ -92,6 +92,7 @@ class Generic(Dataset):
                     raise EDCDatasetError(f"'{self.root / 'classes.json'}' lists {len(names)} {key} but "
                                           f"'{items[0][stream]}' has {count} bands; list one name per band.")
                 setattr(self, key, tuple(names))
+            self.gsd_m = _raster.ground_sampling_distance(items[0]["optical"])
         return items
 
     def load(self, item):

@@ -39,6 +39,7 @@ class M3MCR(Dataset):
     classes = (("Forest", "#006400"), ("Rangeland", "#ffbb22"), ("Agriculture", "#f096ff"), ("Urban", "#fa0000"),
                ("Barren", "#b4b4b4"), ("Water", "#0064c8"))
     optical_bands = ("Blue", "Green", "Red", "NIR")
+    gsd_m = 3.0  # PlanetScope
     sar_bands = ("VV", "VH")
 
     def layout_hint(self):

@@ -24,6 +24,7 @@ class Ombria(Dataset):
     kind = "ombria"
     classes = (("background", "#d9d9d9"), ("flood water", "#1f78b4"))
     optical_bands = ("B11", "B8", "B3")
+    gsd_m = 10.0  # Sentinel-2 / Sentinel-1
     sar_bands = ("VV",)
     value_max = 255.0
 

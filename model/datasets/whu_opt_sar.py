@@ -25,6 +25,7 @@ class WHUOptSar(Dataset):
     classes = (("background", "#000000"), ("farmland", "#cc6600"), ("city", "#ff0000"), ("village", "#ffff00"),
                ("water", "#0000ff"), ("forest", "#55a500"), ("road", "#5dffff"), ("others", "#989898"))
     optical_bands = ("Red", "Green", "Blue", "NIR")
+    gsd_m = 5.0  # GF-1 optical and GF-3 SAR at 5 m
     sar_bands = ("SAR",)
 
     def layout_hint(self):

@@ -1,8 +1,10 @@
 """Opening rasters with GDAL and choosing their bands: every error names the input and says what to do."""
 
+import re
 from pathlib import Path
 
 from ..errors import EDCDependencyError, EDCInputError
+from ..vocabulary import BAND_ALIASES, KNOWN_BANDS
 
 
 def gdal_modules():
@@ -36,7 +38,31 @@ def open_raster(path, label, error=EDCInputError):
                     "GeoTIFF.")
     if ds.RasterCount == 0:
         raise error(f"The {label} raster '{path}' has no raster bands; choose a raster file.")
-    return ds
+    return warped_from_gcps(ds, path, label, error)
+
+
+def warped_from_gcps(ds, path, label, error=EDCInputError):
+    """``ds``, or where it is georeferenced by ground control points only (no geotransform: Sentinel-1 GRD
+    measurement GeoTIFFs), a virtual north-up dataset warped with GDAL's GCP transformer into the GCPs' CRS, as
+    ``gdalwarp`` does; pixels outside the GCP footprint are nodata (the band's own, else NaN / 0)."""
+    if ds.GetGeoTransform(can_return_null=True) is not None or not ds.GetGCPCount() or not ds.GetGCPProjection():
+        return ds
+    gdal, _ = gdal_modules()
+    band = ds.GetRasterBand(1)
+    nodata = band.GetNoDataValue()
+    if nodata is None:
+        nodata = "nan" if band.DataType in (gdal.GDT_Float32, gdal.GDT_Float64) else 0
+    try:  # from the name, so the virtual dataset opens (and owns) its source
+        warped = gdal.Warp("", str(path), format="VRT", dstSRS=ds.GetGCPProjection(), resampleAlg="bilinear",
+                           dstNodata=nodata)
+    except RuntimeError as exc:
+        warped, reason = None, " ".join(str(exc).split())[:200]
+    else:
+        reason = "no result"
+    if warped is None:
+        raise error(f"The {label} raster '{path}' is georeferenced by ground control points only and cannot be "
+                    f"warped with them ({reason}); warp it to a map grid first (Raster > Projections > Warp).")
+    return warped
 
 
 def select_bands(ds, bands, names, label):
@@ -60,11 +86,29 @@ def select_bands(ds, bands, names, label):
 
 
 def band_name_warnings(ds, bands, names, label):
-    """Warnings for selected bands whose description differs from the band name the weights expect there."""
+    """Warnings for selected bands whose description names another known band (KNOWN_BANDS: B3 where the weights
+    expect B11, VH for VV) than the one the weights expect there.  A generic description ("Height", "Band 1", none)
+    or one containing the expected name as a word ("Sigma0_VV_db" for VV, "B03" for B3) gives no warning."""
     warnings = []
     for b, name in zip(bands, names):
         described = ds.GetRasterBand(b).GetDescription().strip()
-        if described and described.lower() != name.lower():
+        if _names_another_band(described, name):
             warnings.append(f"WARNING: {label} band {b} is described as '{described}' but the weights expect "
                             f"'{name}' there; check the band selection.")
     return warnings
+
+
+def _band_tokens(text):
+    """Lower-case words of a band description or name, zero padding dropped (B08 -> b8), words split at any
+    non-alphanumeric character and at underscores."""
+    return {re.sub(r"^b0+(?=\d)", "b", t) for t in re.split(r"[^0-9a-z]+", text.lower()) if t}
+
+
+def _names_another_band(described, expected):
+    tokens = _band_tokens(described)
+    wanted = _band_tokens(expected)
+    if not tokens or described.lower() == expected.lower():
+        return False
+    wanted |= {alias for group in BAND_ALIASES if wanted & group for alias in group}
+    known = tokens & set(KNOWN_BANDS)
+    return bool(known) and not tokens & wanted

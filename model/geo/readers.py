@@ -1,13 +1,35 @@
 """Reading windows of the inputs on the output grid, with their validity masks.
 
-- :class:`BandReader`: selected bands of a dataset with a validity mask (band masks, coverage, finite values).
+- :class:`Decoding`: what raw values mean: undeclared fill values (no data), units to convert to decibels.
+- :class:`BandReader`: selected bands of a dataset with a validity mask (band masks, coverage, finite values, fill).
 - :class:`WarpedReader`: bands warped onto the output grid window by window, in memory.
 - :class:`RowCache`: the rows around the current read, each chunk of rows read once (tiled inference moves down).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .warp import band_subset, resampling_for, warp
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How the raw values of an input's selected bands become the values the model sees.
+
+    ``fill``: per band, a value that marks missing data although the file does not declare it (None: none).
+    ``joint_fill``: a value that marks missing data where every band holds it (optical rasters; None: none).
+    ``db_factor``: 10 (linear power) or 20 (amplitude, or complex values) to convert to decibels,
+    ``factor * log10(value)``; None keeps the values.  Non-positive values have no decibels: they become invalid."""
+    fill: tuple = ()
+    db_factor: float = None
+    joint_fill: float = None
+
+    def fill_of(self, i):
+        return self.fill[i] if i < len(self.fill) else None
+
+
+RAW = Decoding()
 
 
 class WarpedReader:
@@ -19,32 +41,42 @@ class WarpedReader:
     rows through a warped VRT, which warps them block by block.  ``datasets``: what holds GDAL's cached source blocks
     (to be dropped after each chunk)."""
 
-    def __init__(self, sar, bands, grid, resampling=None, threads="ALL_CPUS"):
-        self.source = band_subset(sar, bands)
+    def __init__(self, sar, bands, grid, resampling=None, threads="ALL_CPUS", decoding=RAW, label="SAR"):
+        # fill values become the source's nodata, so that the warper leaves them out of every interpolation; a joint
+        # fill value only where every band holds it
+        joint = decoding.joint_fill is not None
+        self.source = band_subset(sar, bands, (decoding.joint_fill,) * len(bands) if joint else decoding.fill)
+        self.warp_options = ["UNIFIED_SRC_NODATA=YES"] if joint else []
         self.resampling = resampling or resampling_for(sar, grid)
         self.grid, self.bands, self.threads = grid, len(bands), str(threads)
+        self.db_factor, self.label = decoding.db_factor, label
         self.datasets = (self.source, sar)
 
     def read(self, y, height, width, x=0, out_shape=None):
         window = self.grid.window(x, y, width, height)
-        options = dict(multithread=True, warpOptions=[f"NUM_THREADS={self.threads}"]) if self.threads != "1" else {}
-        mem = warp(self.source, window, self.resampling, "MEM", **options)
-        return BandReader(mem, range(1, self.bands + 1), alpha=self.bands + 1, native=True).read(
-            0, height, width, out_shape=out_shape)
+        options = dict(multithread=True, warpOptions=[f"NUM_THREADS={self.threads}", *self.warp_options]) \
+            if self.threads != "1" else dict(warpOptions=self.warp_options)
+        mem = warp(self.source, window, self.resampling, "MEM", label=self.label, **options)
+        reader = BandReader(mem, range(1, self.bands + 1), alpha=self.bands + 1, native=True,
+                            decoding=Decoding(db_factor=self.db_factor))
+        return reader.read(0, height, width, out_shape=out_shape)
 
 
 class BandReader:
     """Reads selected bands of a dataset (on a pixel window) with a validity mask: every selected band's GDAL mask
-    (nodata value, alpha band or internal mask), the optional coverage ``alpha`` band, and finite values."""
+    (nodata value, alpha band or internal mask), the optional coverage ``alpha`` band, finite values, and the
+    ``decoding``'s fill values; values are converted to decibels where the decoding says so."""
 
-    def __init__(self, ds, bands, offset=(0, 0), alpha=None, native=False):
+    def __init__(self, ds, bands, offset=(0, 0), alpha=None, native=False, decoding=RAW):
         self.ds, self.bands, self.offset, self.alpha = ds, list(bands), offset, alpha
+        self.decoding = decoding
         from osgeo import gdal_array
         types = [np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(ds.GetRasterBand(b).DataType)) for b in self.bands]
         # integer bands are always finite: no need to look for NaN or infinity there
-        self.floating = any(t.kind in "fc" for t in types)
+        self.floating = any(t.kind in "fc" for t in types) or decoding.db_factor is not None
         # float32, or with ``native`` the bands' own type (half the memory of float32 for 16-bit data)
-        self.dtype = np.result_type(*types) if native and all(t.kind in "uif" for t in types) else np.dtype(np.float32)
+        keep = native and decoding.db_factor is None and all(t.kind in "uif" for t in types)
+        self.dtype = np.result_type(*types) if keep else np.dtype(np.float32)
 
     def read(self, y, height, width, x=0, out_shape=None):
         """Rows ``y .. y + height``, columns ``x .. x + width`` of the window -> (data (C, h, w), valid (h, w))."""
@@ -60,9 +92,25 @@ class BandReader:
         if self.alpha is not None:
             valid &= self.ds.GetRasterBand(self.alpha).ReadAsArray(xoff, yoff, width, height, buf_xsize=bw,
                                                                    buf_ysize=bh) > 0
+        for i in range(len(self.bands)):
+            fill = self.decoding.fill_of(i)
+            if fill is not None:
+                valid &= data[i] != fill
+        if self.decoding.joint_fill is not None:
+            valid &= (data != self.decoding.joint_fill).any(axis=0)
+        if self.decoding.db_factor is not None:
+            to_decibels(data, self.decoding.db_factor)
         if self.floating:
             valid &= np.isfinite(data).all(axis=0)
         return data, valid
+
+
+def to_decibels(data, factor):
+    """``factor * log10(data)`` in place (float32); non-positive values become NaN or -inf (invalid)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.log10(data, out=data)
+    data *= factor
+    return data
 
 
 class RowCache:

@@ -10,7 +10,8 @@ pixels a side, in strips of STATS_ROWS rows, GDAL's cache dropped after each).
 
 import numpy as np
 
-from .readers import BandReader
+from .grid import footprint, georef
+from .readers import BandReader, Decoding
 from .warp import warped_vrt
 
 STATS_SIZE = 1024
@@ -43,12 +44,13 @@ def window_starts(length, size, count, block, offset):
 
 
 def _readers(pair, grid):
-    """Readers of the optical window and of the SAR warped onto ``grid``, and the datasets holding cached blocks."""
-    opt_reader = BandReader(pair.optical, pair.optical_bands, pair.offset)
-    view = warped_vrt(pair.sar, pair.sar_bands, grid)
+    """Readers of the optical window and of the SAR warped onto ``grid`` (both decoded as the pair says), and the
+    datasets holding cached blocks."""
+    opt_reader = BandReader(pair.optical, pair.optical_bands, pair.offset, decoding=pair.optical_decoding)
+    vrt = warped_vrt(pair.sar, pair.sar_bands, grid, fill=pair.sar_decoding.fill)
     n = len(pair.sar_bands)
-    sar_reader = BandReader(view.dataset, range(1, n + 1), alpha=n + 1)
-    return opt_reader, sar_reader, (view.dataset, view.source, pair.sar)
+    sar_reader = BandReader(vrt, range(1, n + 1), alpha=n + 1, decoding=Decoding(db_factor=pair.sar_decoding.db_factor))
+    return opt_reader, sar_reader, (vrt, vrt.edc_source, pair.sar)
 
 
 def _window_sample(pair):
@@ -88,3 +90,38 @@ def _strip_read(reader, grid, small, datasets, strips):
         for ds in datasets:
             ds.FlushCache()
     return np.concatenate([p[0] for p in parts], axis=1), np.concatenate([p[1] for p in parts], axis=0)
+
+
+def native_sample(ds, bands, grid):
+    """(data (C, h, w), valid (h, w)): the bands of ``ds`` where they cover ``grid``, on their own pixels and in their
+    stored type: the whole window when it is at most STATS_SIZE pixels a side, else
+    STATS_WINDOWS x STATS_WINDOWS windows of STATS_WINDOW pixels side by side (every STATS_STEP-th pixel).  ``valid``:
+    the bands' GDAL masks only."""
+    x0, y0, width, height = _pixel_window(ds, grid)
+    reader = BandReader(ds, bands, (x0, y0), native=True)
+    if max(width, height) <= STATS_SIZE:
+        parts = [reader.read(0, height, width)]
+    else:
+        size_y, size_x = min(STATS_WINDOW, height), min(STATS_WINDOW, width)
+        shape = (-(-size_y // STATS_STEP), -(-size_x // STATS_STEP))
+        block_x, block_y = ds.GetRasterBand(bands[0]).GetBlockSize()
+        parts = [reader.read(y, size_y, size_x, x=x, out_shape=shape)
+                 for y in window_starts(height, size_y, STATS_WINDOWS, block_y, y0)
+                 for x in window_starts(width, size_x, STATS_WINDOWS, block_x, x0)]
+    ds.FlushCache()
+    return np.concatenate([p[0] for p in parts], axis=-1), np.concatenate([p[1] for p in parts], axis=-1)
+
+
+def _pixel_window(ds, grid):
+    """(x0, y0, width, height): the pixels of ``ds`` that cover ``grid`` (whole raster where it cannot tell)."""
+    gt, wkt = georef(ds, "input")
+    foot = footprint(grid.geotransform, grid.wkt, (grid.width, grid.height), wkt if grid.wkt else "")
+    if foot is None:
+        return 0, 0, ds.RasterXSize, ds.RasterYSize
+    cols = sorted(((foot[0] - gt[0]) / gt[1], (foot[2] - gt[0]) / gt[1]))
+    rows = sorted(((foot[1] - gt[3]) / gt[5], (foot[3] - gt[3]) / gt[5]))
+    x0, x1 = max(int(np.floor(cols[0])), 0), min(int(np.ceil(cols[1])), ds.RasterXSize)
+    y0, y1 = max(int(np.floor(rows[0])), 0), min(int(np.ceil(rows[1])), ds.RasterYSize)
+    if x1 <= x0 or y1 <= y0:
+        return 0, 0, ds.RasterXSize, ds.RasterYSize
+    return x0, y0, x1 - x0, y1 - y0

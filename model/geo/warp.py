@@ -5,14 +5,9 @@ optical) are averaged where the source pixels are less than half the grid's pixe
 otherwise.
 """
 
-from collections import namedtuple
-
 from ..errors import EDCInputError
 from .grid import PIXEL_GRID, footprint, georef
 from .rasters import gdal_modules
-
-WarpedView = namedtuple("WarpedView", "dataset source")  # ``source`` (a band subset) must outlive ``dataset``
-
 
 def resampling_for(ds, grid, categorical=False):
     """The GDAL resampling that puts ``ds`` onto ``grid`` (see the module's rule)."""
@@ -24,12 +19,18 @@ def resampling_for(ds, grid, categorical=False):
     return "average" if pixel < abs(grid.geotransform[1]) / 2 else "bilinear"
 
 
-def band_subset(ds, bands):
-    """The bands ``bands`` of ``ds`` as a VRT, georeferenced (a raster without a geotransform gets a pixel grid)."""
+def band_subset(ds, bands, fill=()):
+    """The bands ``bands`` of ``ds`` as a VRT, georeferenced (a raster without a geotransform gets a pixel grid).
+    ``fill``: per band, an undeclared fill value to declare as the band's nodata (where it declares none), so that
+    warping leaves those pixels out."""
     gdal, _ = gdal_modules()
     src = gdal.Translate("", ds, format="VRT", bandList=list(bands))
     if ds.GetGeoTransform(can_return_null=True) is None:
         src.SetGeoTransform(PIXEL_GRID)
+    for i, value in enumerate(fill):
+        band = src.GetRasterBand(i + 1)
+        if value is not None and band.GetNoDataValue() is None:
+            band.SetNoDataValue(float(value))
     return src
 
 
@@ -45,8 +46,11 @@ def warp(src, grid, resampling, fmt, label="SAR", **options):
                             "its coordinate reference system.") from None
 
 
-def warped_vrt(ds, bands, grid, resampling=None):
-    """The bands ``bands`` of ``ds`` warped onto ``grid`` as a virtual dataset; its last band is the coverage."""
-    src = band_subset(ds, bands)
-    resampling = resampling or resampling_for(ds, grid)
-    return WarpedView(warp(src, grid, resampling, "VRT", multithread=False), src)
+def warped_vrt(ds, bands, grid, resampling=None, fill=()):
+    """The bands ``bands`` of ``ds`` warped onto ``grid`` as a virtual dataset; its last band is the coverage.
+    ``fill``: as for :func:`band_subset`.  The band subset it reads from is its attribute ``edc_source``: held by the
+    view, it is released after it (GDAL would read freed memory the other way round)."""
+    src = band_subset(ds, bands, fill)
+    vrt = warp(src, grid, resampling or resampling_for(ds, grid), "VRT", multithread=False)
+    vrt.edc_source = src
+    return vrt

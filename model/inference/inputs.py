@@ -10,6 +10,7 @@ from ..geo.pair import InputPair
 from ..geo.rasters import band_name_warnings, open_raster, select_bands
 
 READ_HINT = "check that the file is complete and readable"
+MIN_STATS_PIXELS = 4096  # pixels valid in both inputs below which the statistics are unstable
 
 
 def open_inputs(options, meta, log):
@@ -28,11 +29,13 @@ def open_inputs(options, meta, log):
     return InputPair(optical, opt_bands, sar, sar_bands, grid, offset)
 
 
-def input_statistics(pair, meta):
-    """(optical stats, SAR stats) for :func:`normalization.normalize`, from a sample of the whole grid restricted to
-    the pixels valid in both inputs; EDCInputError when an input has no valid pixel there."""
+def input_statistics(pair, meta, log):
+    """(optical stats, SAR stats) for :func:`normalization.normalize`, from a sample of the inputs' whole overlap
+    (never of the processing extent alone: a pixel gets the same class whatever extent is drawn) restricted to the
+    pixels valid in both; EDCInputError when an input has no valid pixel there, a warning when too few are valid for
+    stable statistics."""
     with reported_as_input_error("Reading the input rasters", "check that both files are complete and readable"):
-        opt, opt_valid, sar, sar_valid = pair.statistics_sample()
+        opt, opt_valid, sar, sar_valid = pair.whole_overlap().statistics_sample()
     if not opt_valid.any():
         raise EDCInputError("The optical raster has no valid pixel in the processed area (all nodata); choose another "
                             "optical raster, other bands or another extent.")
@@ -43,6 +46,10 @@ def input_statistics(pair, meta):
     if not both.any():
         raise EDCInputError("The optical and SAR rasters have no valid pixel in common; choose rasters that cover the "
                             "same area with data.")
+    if both.sum() < MIN_STATS_PIXELS:
+        log(f"WARNING: the optical and SAR rasters overlap with data on only {int(both.sum())} pixels: too few for "
+            "stable normalisation statistics, so the map may depend on which pixels these are. Use inputs that "
+            f"cover more of the area (at least {MIN_STATS_PIXELS} pixels, e.g. 64 x 64).")
     specs = meta["normalization"]
     return (normalization.compute_stats(opt, both, specs["optical"]),
             normalization.compute_stats(sar, both, specs["sar"]))

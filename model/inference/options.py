@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EDCInputError
-from ..vocabulary import DEVICES, MAX_BATCH, MAX_TILE, MIN_TILE
+from ..vocabulary import DEVICES, MAX_BATCH, MAX_TILE, MIN_TILE, OUTPUT_GRIDS, RESOLUTIONS, SAR_UNITS
 
 
 @dataclass
@@ -17,7 +17,10 @@ class SegmentOptions:
     ``optical_bands`` / ``sar_bands``: 1-based band numbers in the order the weights expect (None: the weights'
     defaults).  ``extent``: (xmin, ymin, xmax, ymax) in the optical CRS (None: the whole overlap).  ``tile_size`` /
     ``overlap``: None = the weights' values; ``batch_size``: None = automatic (more tiles on a GPU).  ``device``:
-    one of DEVICES.  ``confidence``, ``cloudfree``, ``reliability``: optional extra GeoTIFFs."""
+    one of DEVICES.  ``sar_units``: one of SAR_UNITS ("auto": told from the data, see model/geo/units.py).
+    ``resolution``: "weights" (the inputs are read at the weights' ground sampling distance where the optical pixels
+    differ from it, see model/geo/resolution.py) or "native"; ``output_grid``: "optical" or "model".
+    ``confidence``, ``cloudfree``, ``reliability``: optional extra GeoTIFFs."""
     optical: str
     sar: str
     weights: str
@@ -29,6 +32,9 @@ class SegmentOptions:
     overlap: int = None
     batch_size: int = None
     device: str = "auto"
+    sar_units: str = "auto"
+    resolution: str = "weights"
+    output_grid: str = "optical"
     confidence: str = None
     cloudfree: str = None
     reliability: str = None
@@ -36,6 +42,12 @@ class SegmentOptions:
     def __post_init__(self):
         if self.device not in DEVICES:
             raise EDCInputError(f"Device '{self.device}' is unknown; choose one of {', '.join(DEVICES)}.")
+        for name, value, allowed in (("Processing resolution", self.resolution, RESOLUTIONS),
+                                     ("Output grid", self.output_grid, OUTPUT_GRIDS)):
+            if value not in allowed:
+                raise EDCInputError(f"{name} '{value}' is unknown; choose one of {', '.join(allowed)}.")
+        if self.sar_units not in SAR_UNITS:
+            raise EDCInputError(f"SAR units '{self.sar_units}' are unknown; choose one of {', '.join(SAR_UNITS)}.")
         if self.batch_size is not None and (not _is_int(self.batch_size) or not 1 <= self.batch_size <= MAX_BATCH):
             raise EDCInputError(f"Batch size {self.batch_size} is out of range; choose between 1 and {MAX_BATCH}.")
 
@@ -46,6 +58,12 @@ class SegmentOptions:
         paths = {k: check_output_path(v, k) for k, v in asked.items() if v or k == "land cover"}
         if len(set(paths.values())) != len(paths):
             raise EDCInputError("Two outputs have the same file name; give each output its own .tif file.")
+        inputs = {"optical raster": self.optical, "SAR raster": self.sar, "weights file": self.weights}
+        for label, path in paths.items():
+            for what, source in inputs.items():
+                if same_file(path, source):
+                    raise EDCInputError(f"The {label} output '{path}' is the {what} '{source}': writing it would "
+                                        f"replace the input; choose another file name for the {label} output.")
         return paths
 
     def tiling(self, meta):
@@ -63,6 +81,21 @@ class SegmentOptions:
 
 def _is_int(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def same_file(output, source):
+    """Whether the ``output`` path names the file ``source`` (a path or a GDAL dataset name such as
+    ``file.gpkg|layername=x``): symlinks resolved, case folded where the system does (``os.path.samefile`` where the
+    output exists: on a case-insensitive filesystem ``A.TIF`` is ``a.tif``)."""
+    if not source:
+        return False
+    source = str(source).split("|")[0]
+    try:
+        if os.path.exists(output) and os.path.exists(source):
+            return os.path.samefile(output, source)
+        return os.path.normcase(os.path.realpath(output)) == os.path.normcase(os.path.realpath(source))
+    except (OSError, ValueError):
+        return False
 
 
 def check_output_path(path, label):

@@ -1,24 +1,32 @@
 """``segment()``: land cover from an optical + SAR raster pair, tile by tile, on the optical raster's grid.
 
 The story of one run, in the order the data flows: options checked -> weights opened -> inputs opened on the output
-grid -> normalisation statistics of the whole scene -> predictor -> tiles read, predicted and blended
+grid -> what their values mean (fill, units) -> normalisation statistics of their whole overlap -> predictor -> tiles read, predicted and blended
 (:func:`run_tiled`) -> rows written -> files renamed into place.  Raises EDCError subclasses only.
 """
 
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..errors import EDCCancelled, EDCInputError
 from ..weights import open_weights
+from ..geo.resolution import model_grid
+from .decoding import decode_inputs
 from .inputs import TileReader, input_statistics, open_inputs
 from .malloc import keep_freed_memory
 from .runtime import load_predictor
 from .tiling import TileGrid, run_tiled
+from .regrid import NearestRegrid
 from .writers import OutputSet
 
 
 @dataclass
 class SegmentResult:
+    """What a run wrote.  ``class_stats``: one dict per class: value, name, pixels, area_m2 and area_ha (true areas on
+    the ellipsoid whatever the CRS; None where the output has no CRS)."""
     output_path: str
     confidence_path: str = None
     cloudfree_path: str = None
@@ -45,29 +53,63 @@ def segment(options, progress=None, is_cancelled=None, log=None):
 
     Output on the optical grid (cropped to the extent and to the SAR footprint), nodata (255) wherever an input is
     nodata, optional confidence / cloud-free / reliability rasters, per-class statistics.  ``progress(percent)``,
-    ``is_cancelled()`` and ``log(message)`` are called from this thread.  Nothing is left behind on error or cancel.
+    ``is_cancelled()`` and ``log(message)`` are called from this thread.  Nothing is left behind on error or cancel,
+    nor on SIGTERM where the run is in the main thread (see :func:`terminated_as_cancel`).
     """
+    with terminated_as_cancel():
+        return _segment(options, progress, is_cancelled, log)
+
+
+@contextmanager
+def terminated_as_cancel():
+    """SIGTERM raises EDCCancelled for the duration of the block, so the run's cleanup removes its temporary files;
+    the previous handler is restored after.  Only where Python may handle signals: in the main thread (a script,
+    ``qgis_process``) and where the current handler is Python's (or the default); elsewhere (QGIS's worker thread)
+    nothing changes, and the next run removes files left for more than a day (:func:`writers.sweep_stale_parts`)."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is None:
+        yield
+        return
+    fired = []
+
+    def on_sigterm(_signum, _frame):
+        if not fired:  # once: a second signal must not interrupt the cleanup of the first
+            fired.append(True)
+            raise EDCCancelled("Stopped by a termination signal (SIGTERM); no output was written.")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    except (ValueError, OSError):  # not the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _segment(options, progress, is_cancelled, log):
     started, log, report = time.time(), log or _quiet, progress or _quiet
     paths = options.output_paths()
     weights = open_weights(options.weights)
     meta = weights.metadata
     tile, overlap = options.tiling(meta)
-    pair = open_inputs(options, meta, log)
-    optical_stats, sar_stats = input_statistics(pair, meta)
+    pair = decode_inputs(open_inputs(options, meta, log), options.sar_units, meta, log)
+    optical_stats, sar_stats = input_statistics(pair, meta, log)
     predictor = load_predictor(weights, device=options.device, log=log)
     if not predictor.on_gpu:
         keep_freed_memory()  # measured to help the CPU passes between reads: see malloc.py
     batch_size = options.batch_size or predictor.default_batch
-    grid = pair.grid
-    log(f"Output grid: {grid.width} x {grid.height} pixels; tiles of {min(tile, grid.height)} x "
-        f"{min(tile, grid.width)} with {overlap} px overlap, batches of {batch_size}.")
+    model, grid = grids(pair.grid, meta, options, log)
+    log(f"Output grid: {grid.width} x {grid.height} pixels; model grid: {model.width} x {model.height}, tiles of "
+        f"{min(tile, model.height)} x {min(tile, model.width)} with {overlap} px overlap, batches of {batch_size}.")
 
     outputs = OutputSet(paths, grid, meta, len(pair.optical_bands))
+    write = NearestRegrid(model, grid, outputs.write_rows).write_rows if model != grid else outputs.write_rows
     try:
-        with TileReader(pair, optical_stats, sar_stats) as reader:
-            run_tiled(TileGrid(grid.height, grid.width, tile, overlap), outputs.channels, reader.read,
+        with TileReader(pair.on_grid(model), optical_stats, sar_stats) as reader:
+            run_tiled(TileGrid(model.height, model.width, tile, overlap), outputs.channels, reader.read,
                       lambda batch: predictor.stacked(batch, outputs.wants_cloudfree, outputs.wants_reliability),
-                      lambda y, values, valid: outputs.write_rows(y, values, valid, optical_stats),
+                      lambda y, values, valid: write(y, values, valid, optical_stats),
                       batch_size=batch_size, progress=lambda pct: report(min(95.0, 0.95 * pct)),
                       is_cancelled=is_cancelled, prefetch=predictor.on_gpu)  # on the CPU: read between the passes
         if is_cancelled is not None and is_cancelled():
@@ -80,14 +122,28 @@ def segment(options, progress=None, is_cancelled=None, log=None):
     finally:
         outputs.discard()
 
+    areas = outputs.areas
+    if areas is None:
+        log("The output has no coordinate reference system (or one its corners cannot be projected in): class "
+            "areas are not reported, only pixel counts.")
     class_stats = [{"value": c["value"], "name": c["name"], "pixels": int(outputs.counts[c["value"]]),
-                    "area": float(outputs.counts[c["value"]] * grid.pixel_area)} for c in meta["classes"]]
+                    "area_m2": None if areas is None else float(areas[c["value"]]),
+                    "area_ha": None if areas is None else float(areas[c["value"]]) / 1e4} for c in meta["classes"]]
     return SegmentResult(
         output_path=str(paths["land cover"]), confidence_path=_str(paths.get("confidence")),
         cloudfree_path=_str(paths.get("cloud-free")), reliability_path=_str(paths.get("reliability")),
         class_stats=class_stats, device=predictor.device, width=grid.width, height=grid.height,
         geotransform=tuple(grid.geotransform), crs_wkt=grid.wkt, trained=meta["trained"], tile_size=tile,
         overlap=overlap, batch_size=batch_size, seconds=time.time() - started)
+
+
+def grids(grid, meta, options, log):
+    """(model grid, output grid): where the network runs (the weights' resolution, or the optical grid) and where
+    the map is written (``options.output_grid``: the optical grid, or the model grid)."""
+    model, note = model_grid(grid, meta["gsd_m"], native=options.resolution == "native")
+    if note:
+        log(note)
+    return model, (model if options.output_grid == "model" else grid)
 
 
 def _str(path):

@@ -15,7 +15,7 @@ class _Concat:
     def __init__(self, readers):
         self.readers = readers
         first = readers[0]
-        for key in ("kind", "classes", "optical_bands", "sar_bands", "value_max"):
+        for key in ("kind", "classes", "optical_bands", "sar_bands", "value_max", "gsd_m"):
             setattr(self, key, getattr(first, key, None))
         self.num_classes = len(self.classes)
         self.index = [(r, i) for r in readers for i in range(len(r))]

@@ -69,7 +69,7 @@ def export_weights(run, model):
     metrics = validation_metrics(final)
     meta = make_metadata(opts.architecture, run.config, run.classes, run.reader.optical_bands, run.reader.sar_bands,
                          normalization=run.norm, tile_size=opts.tile_size, overlap=opts.overlap, trained=True,
-                         training=training_record(run), metrics=metrics)
+                         training=training_record(run), metrics=metrics, gsd_m=run.reader.gsd_m)
     path = Path(opts.weights_out or run.out / "model.pt")
     save_weights(copy.deepcopy(model).half() if opts.half_weights else model, meta, path)
     summary = {"weights": str(path), "metrics": metrics, "epochs_run": len(run.history)}

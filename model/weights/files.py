@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..dependencies import import_onnx, import_onnxruntime, import_torch
 from ..errors import EDCWeightsError
+from ..vocabulary import WEIGHTS_SUFFIXES
 from .metadata import metadata_from_json, metadata_to_json, validate_metadata
 
 ONNX_KEY = "edc_metadata"
@@ -64,11 +65,16 @@ class WeightsFile:
 
 
 def open_weights(path):
-    """Read and validate a ``.pt`` or ``.onnx`` weights file (once); EDCWeightsError naming the file otherwise."""
+    """Read and validate a ``.pt`` / ``.pth`` or ``.onnx`` weights file (once; the suffix, in any case, says which);
+    EDCWeightsError naming the file otherwise."""
     path = Path(str(path))
     if not path.is_file():
         raise EDCWeightsError(f"Weights file '{path}' does not exist or is not a file; choose an existing .pt or "
                               ".onnx EDC weights file.")
+    if path.suffix.lower() not in WEIGHTS_SUFFIXES:
+        raise EDCWeightsError(f"Weights file '{path.name}' does not end in {', '.join(WEIGHTS_SUFFIXES)}: EDC weights "
+                              "are .pt or .pth (PyTorch) or .onnx (ONNX) files; choose such a file (rename it if it is "
+                              "one).")
     if path.suffix.lower() == ".onnx":
         return _open_onnx(path)
     return _open_pt(path)

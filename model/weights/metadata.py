@@ -10,7 +10,7 @@ import re
 
 from ..errors import EDCWeightsError
 from ..vocabulary import (ARCHITECTURES, MAX_BANDS, MAX_CLASSES, MAX_METADATA_JSON, MAX_TILE, MIN_TILE,
-                          NORMALIZATION_METHODS)
+                          NORMALIZATION_METHODS, WEIGHTS_SAR_UNITS, DEFAULT_GSD_M)
 
 FORMAT = "edc-weights"
 FORMAT_VERSION = 1
@@ -40,6 +40,11 @@ def _check_stream(meta, stream):
             not all(_is_int(b) and 1 <= b <= 10000 for b in default):
         _fail(f"inputs.{stream}.default_bands", f"must list {len(bands)} band numbers (1-based)")
     inputs["default_bands"] = default
+    if stream == "sar":
+        units = inputs.setdefault("units", "dB")  # what the network was trained on; older files: decibels
+        if units not in WEIGHTS_SAR_UNITS:
+            _fail("inputs.sar.units", f"is {str(units)[:40]!r}; this plugin reads weights trained on SAR in "
+                                      f"{', '.join(WEIGHTS_SAR_UNITS)}")
 
     norm = meta["normalization"].get(stream)
     if not isinstance(norm, dict) or norm.get("method") not in NORMALIZATION_METHODS:
@@ -100,6 +105,10 @@ def validate_metadata(meta):
         _fail("tile_size", f"must be between {MIN_TILE} and {MAX_TILE}")
     if not 0 <= meta["overlap"] <= meta["tile_size"] // 2:
         _fail("overlap", "must be between 0 and half the tile size")
+    gsd = meta.setdefault("gsd_m", DEFAULT_GSD_M)  # ground sampling distance the network learnt at, metres
+    if not isinstance(gsd, (int, float)) or isinstance(gsd, bool) or not 0.01 <= gsd <= 10000:
+        _fail("gsd_m", "must be the training ground sampling distance in metres (0.01 to 10000)")
+    meta["gsd_m"] = float(gsd)
     meta["trained"] = bool(meta.get("trained", False))
     for key in ("training", "metrics"):
         if not isinstance(meta.setdefault(key, {}), dict):
@@ -130,7 +139,7 @@ def class_colors_rgb(meta):
 
 def make_metadata(architecture, config, classes, optical_bands, sar_bands, *, optical_default=None,
                   sar_default=None, normalization=None, tile_size=256, overlap=32, trained=False,
-                  training=None, metrics=None):
+                  training=None, metrics=None, gsd_m=DEFAULT_GSD_M):
     """Build a validated metadata dict.  ``classes`` is a list of (name, '#rrggbb')."""
     normalization = normalization or {"optical": {"method": "percentile", "low": 2, "high": 98},
                                       "sar": {"method": "percentile", "low": 2, "high": 98}}
@@ -142,6 +151,6 @@ def make_metadata(architecture, config, classes, optical_bands, sar_bands, *, op
                    "sar": {"bands": list(sar_bands),
                            "default_bands": sar_default or list(range(1, len(sar_bands) + 1))}},
         "normalization": normalization, "tile_size": tile_size, "overlap": overlap, "trained": trained,
-        "training": training or {}, "metrics": metrics or {},
+        "training": training or {}, "metrics": metrics or {}, "gsd_m": gsd_m,
     }
     return validate_metadata(meta)

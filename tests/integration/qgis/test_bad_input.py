@@ -349,7 +349,8 @@ def test_optical_in_geographic_crs_smaller_than_one_tile(provider, edc_weights, 
     sar = _raster(raster_writer, tmp_path / "s.tif", 2, 30, 30, 20.0, epsg=32631, origin=(x - 100, y + 100))
     result, land_cover, _ = _runs(_params({"optical": optical, "sar": sar}, edc_weights, out_dir))
     assert land_cover.shape == (20, 30) and (land_cover != 255).all()
-    assert result["VALID_AREA"] == pytest.approx(600 * 1e-8)  # square degrees
+    # m^2: 0.0001 degree is 11.1 m north-south and 8.3 m east-west at 41.5 degrees north
+    assert result["VALID_AREA"] == pytest.approx(600 * 11.1 * 8.33, rel=0.01)
 
 
 def test_nan_and_inf_in_sar_are_nodata(provider, scene, edc_weights, raster_writer, tmp_path, out_dir):

@@ -11,8 +11,9 @@ def test_provider_registers_segment(provider):
     assert not alg.icon().isNull() and not provider.icon().isNull()
     assert not alg.flags() & QgsProcessingAlgorithm.FlagNoThreading
     names = [p.name() for p in alg.parameterDefinitions()]
-    assert names == ["OPTICAL", "SAR", "OPTICAL_BANDS", "SAR_BANDS", "WEIGHTS", "EXTENT", "DEVICE", "TILE_SIZE",
-                     "OVERLAP", "BATCH_SIZE", "OUTPUT", "CONFIDENCE", "CLOUDFREE", "RELIABILITY"]
+    assert names == ["OPTICAL", "SAR", "OPTICAL_BANDS", "SAR_BANDS", "WEIGHTS", "EXTENT", "SAR_UNITS", "RESOLUTION",
+                     "OUTPUT_GRID", "DEVICE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "OUTPUT", "CONFIDENCE", "CLOUDFREE",
+                     "RELIABILITY"]
     params = {p.name(): p for p in alg.parameterDefinitions()}
     for name in ("OPTICAL_BANDS", "SAR_BANDS", "WEIGHTS", "EXTENT", "CONFIDENCE", "CLOUDFREE", "RELIABILITY"):
         assert params[name].flags() & QgsProcessingParameterDefinition.FlagOptional, name

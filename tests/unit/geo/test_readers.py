@@ -73,8 +73,7 @@ def test_sar_in_geographic_crs_is_warped_virtually(tmp_path, optical, write):
                              (14.995, 0.0001, 0.0, 41.556, 0.0, -0.0001), epsg=4326, nodata=-1), "SAR")
     grid, offset = output_grid(opt, sar)
     assert (grid.width, grid.height) == (40, 50) and offset == (0, 0)
-    view = warped_vrt(sar, [1], grid)  # the view keeps its band subset alive
-    vrt = view.dataset
+    vrt = warped_vrt(sar, [1], grid)
     assert vrt.GetDriver().ShortName == "VRT" and vrt.RasterCount == 2  # band + alpha, nothing on disk
     data, valid = BandReader(vrt, [1], alpha=2).read(0, 50, 40)
     assert data.shape == (1, 50, 40) and valid.all()
@@ -95,8 +94,7 @@ def test_validity_combines_band_masks_alpha_and_finite_values(tmp_path, optical,
     assert valid[0, 0] and not valid[1, 1]
     # warping keeps NaN as invalid and marks pixels outside the SAR coverage through the alpha band
     grid = Grid((499990.0, 10.0, 0.0, 4600010.0, 0.0, -10.0), ds.GetProjection(), 8, 8)
-    view = warped_vrt(ds, [1, 2], grid, "near")
-    data, valid = BandReader(view.dataset, [1, 2], alpha=3).read(0, 8, 8)
+    data, valid = BandReader(warped_vrt(ds, [1, 2], grid, "near"), [1, 2], alpha=3).read(0, 8, 8)
     assert not valid[0].any() and not valid[:, 0].any() and not valid[2, 2] and valid[4:7, 4:7].all()
 
 
@@ -146,8 +144,7 @@ def test_row_cache_with_a_real_warped_sar_matches_direct_reads(tmp_path, optical
                 gt=(499990.0, 20.0, 0.0, 4600010.0, 0.0, -20.0))
     opt_ds, sar_ds = open_raster(optical, "optical"), open_raster(sar, "SAR")
     grid, _ = output_grid(opt_ds, sar_ds)
-    view = warped_vrt(sar_ds, [1], grid)
-    vrt = view.dataset
+    vrt = warped_vrt(sar_ds, [1], grid)
     direct = BandReader(vrt, [1], alpha=2)
     cache = RowCache(BandReader(vrt, [1], alpha=2), grid.width, grid.height, chunk=16, datasets=(vrt, sar_ds))
     for y in range(0, grid.height - 20, 12):
@@ -182,8 +179,7 @@ def test_warped_reader_windows_match_the_warped_vrt(tmp_path, write):
     sar = write("s.tif", array, gt=(lon, step, 0.0, lat, 0.0, -step), epsg=4326, nodata=-9999.0)
     opt_ds, sar_ds = open_raster(opt, "optical"), open_raster(sar, "SAR")
     grid, _ = output_grid(opt_ds, sar_ds)
-    view = warped_vrt(sar_ds, [1], grid)
-    vrt_data, vrt_valid = BandReader(view.dataset, [1], alpha=2).read(0, grid.height, grid.width)
+    vrt_data, vrt_valid = BandReader(warped_vrt(sar_ds, [1], grid), [1], alpha=2).read(0, grid.height, grid.width)
     reader = WarpedReader(sar_ds, [1], grid)
     for y, x, h, w in ((0, 0, grid.height, grid.width), (17, 9, 40, 50)):
         data, valid = reader.read(y, h, w, x=x)

@@ -47,7 +47,7 @@ def test_segment_writes_styled_land_cover_on_optical_grid(tiny_weights, make_pai
     assert (classes[:8, :8] == 255).all()  # optical nodata corner
     assert set(np.unique(classes[8:, 8:])) <= {0, 1}
     assert sum(s["pixels"] for s in result.class_stats) == (classes != 255).sum()
-    assert result.class_stats[0]["area"] == pytest.approx(result.class_stats[0]["pixels"] * 100.0)
+    assert result.class_stats[0]["area_m2"] == pytest.approx(result.class_stats[0]["pixels"] * 100.0, rel=3e-3)
     conf = gdal.Open(str(out.with_name("conf.tif"))).ReadAsArray()
     assert (conf[:8, :8] == -9999).all() and ((conf[8:, 8:] >= 0.5) & (conf[8:, 8:] <= 1)).all()
     cf = gdal.Open(str(out.with_name("cf.tif")))
@@ -115,7 +115,8 @@ def test_sample_scene_sar_in_another_crs(tiny_weights, tmp_path):
     assert out.GetSpatialRef().IsSame(truth.GetSpatialRef())
     assert ((out.ReadAsArray() == 255) == (truth.ReadAsArray() == 255)).all()
     assert out.GetRasterBand(1).GetOverviewCount() >= 2
-    assert sum(s["area"] for s in result.class_stats) == pytest.approx((truth.ReadAsArray() != 255).sum() * 100)
+    assert sum(s["area_m2"] for s in result.class_stats) == pytest.approx((truth.ReadAsArray() != 255).sum() * 100,
+                                                                          rel=3e-3)
 
 
 def test_extent_crops_the_output(tiny_weights, make_pair, tmp_path):
@@ -151,7 +152,8 @@ def test_raster_smaller_than_one_tile_and_geographic_optical(tiny_weights, raste
     result = run_segment(optical, sar, tiny_weights, tmp_path / "lc.tif")  # tile 256 from the weights
     assert (result.width, result.height) == (30, 20)
     assert sum(s["pixels"] for s in result.class_stats) == 600
-    assert sum(s["area"] for s in result.class_stats) == pytest.approx(600 * 1e-8)
+    # m^2: 0.0001 degree is 11.1 m north-south and 7.7 m east-west at 46 degrees north
+    assert sum(s["area_m2"] for s in result.class_stats) == pytest.approx(600 * 11.1 * 7.73, rel=0.01)
 
 
 def test_onnx_weights_run_the_pipeline(tiny_weights, tiny_onnx, make_pair, tmp_path):
@@ -296,10 +298,15 @@ def test_property_nodata_exactly_where_an_input_is_nodata(tiny_weights, raster_w
 
 @pytest.mark.real_data
 def test_real_m3m_cr_output_on_the_3m_optical_grid(weights_factory, shared_data, tmp_path):
+    """At the native resolution (asked for: the weights were trained at 10 m), pixel for pixel on the 3 m grid."""
     root = shared_data / "m3m_cr" / "test"
     optical = next(root.glob("planet_cloudy_*/*/*.tif"))
     sar = next(root.glob("S1_*/*/*.tif"))
-    result = run_segment(optical, sar, weights_factory(4, 2), tmp_path / "lc.tif", tile_size=128, overlap=16)
+    messages = []
+    result = run_segment(optical, sar, weights_factory(4, 2), tmp_path / "lc.tif", tile_size=128, overlap=16,
+                         resolution="native", log=messages.append)
+    assert any("the optical pixels are 3 m, the weights were trained at 10 m; mapping on the optical grid as asked"
+               in m for m in messages), messages
     src, out, s1 = gdal.Open(str(optical)), gdal.Open(str(tmp_path / "lc.tif")), gdal.Open(str(sar))
     ogt, gt = src.GetGeoTransform(), out.GetGeoTransform()
     assert gt[1] == ogt[1] == 3.0 and gt[5] == ogt[5]
@@ -316,7 +323,7 @@ def test_real_m3m_cr_output_on_the_3m_optical_grid(weights_factory, shared_data,
         ((yc < sgt[3]) & (yc > sgt[3] - 10 * s1.RasterYSize))[:, None]
     expected = (opt == 0).any(axis=0) | ~inside
     assert ((lc == 255) == expected).all()
-    assert result.class_stats[0]["area"] == result.class_stats[0]["pixels"] * 9.0
+    assert result.class_stats[0]["area_m2"] == pytest.approx(result.class_stats[0]["pixels"] * 9.0, rel=3e-3)
 
 
 @pytest.mark.real_data

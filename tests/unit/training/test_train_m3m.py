@@ -56,7 +56,7 @@ def test_export_and_load_round_trip(m3m, tmp_path):
                           train_split="train"))
     weights = open_weights(summary["weights"])
     model, meta = weights.build_model(), weights.metadata
-    assert meta["trained"] and meta["architecture"] == "edc"
+    assert meta["trained"] and meta["architecture"] == "edc" and meta["gsd_m"] == 3.0  # PlanetScope
     assert [c["name"] for c in meta["classes"]] == ["Forest", "Rangeland", "Agriculture", "Urban", "Barren", "Water"]
     assert meta["inputs"]["optical"]["bands"] == ["Blue", "Green", "Red", "NIR"]
     assert meta["inputs"]["sar"]["bands"] == ["VV", "VH"]

@@ -1,0 +1,34 @@
+"""Rows of network outputs on the model grid brought onto the output grid, nearest pixel, as they are finished: the
+model grid covers the output grid's extent with other (larger or smaller) pixels (model/geo/resolution.py)."""
+
+import numpy as np
+
+ROWS_PER_CALL = 256  # output rows handed on at once: memory stays that of a few rows of the output however it grows
+
+
+class NearestRegrid:
+    """``write_rows(y, values, valid)`` for rows of the ``model`` grid that calls ``write_output(y, values, valid)``
+    with the rows of the ``output`` grid (same extent) whose nearest model rows have arrived.  Model rows must arrive
+    in order, each once, as ``run_tiled`` hands them on."""
+
+    def __init__(self, model, output, write_output):
+        self.write_output = write_output
+        self.source_rows = _nearest(output.height, model.height)
+        self.source_cols = _nearest(output.width, model.width)
+        self.next_row = 0
+
+    def write_rows(self, y, values, valid, *extra):
+        """Model rows ``y ..``; ``extra`` arguments are handed on to ``write_output``."""
+        end = y + values.shape[1]
+        last = int(np.searchsorted(self.source_rows, end))  # output rows whose source row is before ``end``
+        for first in range(self.next_row, last, ROWS_PER_CALL):
+            rows = self.source_rows[first:min(first + ROWS_PER_CALL, last)] - y
+            pick = np.ix_(rows, self.source_cols)
+            self.write_output(first, values[:, pick[0], pick[1]], valid[pick], *extra)
+        self.next_row = max(self.next_row, last)
+
+
+def _nearest(size, source_size):
+    """For each of ``size`` pixels along an axis, the index of the nearest of ``source_size`` pixels over the same
+    span (pixel centres)."""
+    return np.minimum(((np.arange(size) + 0.5) * source_size / size).astype(np.int64), source_size - 1)
