@@ -43,7 +43,8 @@ def _band_fill(band, typed, valid, any_value, total=None):
         hits = band == value
         count = int((hits & valid).sum())
         share = count / total
-        if count >= MIN_PIXELS and share >= MIN_SHARE and _flatness(hits) >= MIN_FLAT and (best is None or share > best[1]):
+        larger = best is None or share > best[1]
+        if count >= MIN_PIXELS and share >= MIN_SHARE and larger and _flatness(hits) >= MIN_FLAT:
             best = (value.item() if hasattr(value, "item") else value, share)
     return best
 

@@ -7,8 +7,6 @@ resolution."""
 
 import math
 
-from .grid import Grid
-
 TOLERANCE = 1.5  # optical pixels up to 1.5 x larger or smaller than the weights' are used as they are
 EQUATOR_M = 111320.0  # metres per degree of longitude at the equator (WGS84), per degree of latitude about the same
 

@@ -1,25 +1,24 @@
 """``segment()``: land cover from an optical + SAR raster pair, tile by tile, on the optical raster's grid.
 
 The story of one run, in the order the data flows: options checked -> weights opened -> inputs opened on the output
-grid -> what their values mean (fill, units) -> normalisation statistics of their whole overlap -> predictor -> tiles read, predicted and blended
-(:func:`run_tiled`) -> rows written -> files renamed into place.  Raises EDCError subclasses only.
+grid -> what their values mean (fill, units) -> normalisation statistics of their whole overlap -> the grid the
+network runs on -> predictor -> tiles read, predicted and blended (:func:`run_tiled`) -> rows brought onto the output
+grid and written -> files renamed into place.  Raises EDCError subclasses only.
 """
 
-import signal
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..errors import EDCCancelled, EDCInputError
-from ..weights import open_weights
 from ..geo.resolution import model_grid
+from ..weights import open_weights
 from .decoding import decode_inputs
 from .inputs import TileReader, input_statistics, open_inputs
 from .malloc import keep_freed_memory
-from .runtime import load_predictor
-from .tiling import TileGrid, run_tiled
 from .regrid import NearestRegrid
+from .runtime import load_predictor
+from .signals import terminated_as_cancel
+from .tiling import TileGrid, run_tiled
 from .writers import OutputSet
 
 
@@ -58,33 +57,6 @@ def segment(options, progress=None, is_cancelled=None, log=None):
     """
     with terminated_as_cancel():
         return _segment(options, progress, is_cancelled, log)
-
-
-@contextmanager
-def terminated_as_cancel():
-    """SIGTERM raises EDCCancelled for the duration of the block, so the run's cleanup removes its temporary files;
-    the previous handler is restored after.  Only where Python may handle signals: in the main thread (a script,
-    ``qgis_process``) and where the current handler is Python's (or the default); elsewhere (QGIS's worker thread)
-    nothing changes, and the next run removes files left for more than a day (:func:`writers.sweep_stale_parts`)."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is None:
-        yield
-        return
-    fired = []
-
-    def on_sigterm(_signum, _frame):
-        if not fired:  # once: a second signal must not interrupt the cleanup of the first
-            fired.append(True)
-            raise EDCCancelled("Stopped by a termination signal (SIGTERM); no output was written.")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, on_sigterm)
-    except (ValueError, OSError):  # not the main interpreter
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _segment(options, progress, is_cancelled, log):

@@ -4,7 +4,8 @@ Per sample: synthetic clouds are added to clear images (real cloudy/clear pairs 
 per-image statistics are computed on the whole (cloudy) image exactly as at inference, then a random crop and
 flips/rotations are taken.  Pixels where the optical or the SAR input has no data (NaN from the reader: nodata, no
 coverage) are treated as inference treats them: left out of the statistics, both inputs 0 after normalisation, and
-their label set to the ignore value so that the loss and the metrics skip them.  Randomness comes from (seed, epoch, index) alone, so a resumed run sees the same data.
+their label set to the ignore value so that the loss and the metrics skip them.  Randomness comes from (seed, epoch,
+index) alone, so a resumed run sees the same data.
 ``teacher_view`` is what the distillation teacher sees of a sample or a batch: the cloud-free image, no clouds.
 """
 

@@ -40,3 +40,20 @@ def run_in_task(alg, parameters, context, feedback, on_done=None, timeout=300):
         time.sleep(0.01)
     assert done, f"the task did not finish within {timeout} s"
     return done[0][0], done[0][1], progress
+
+
+def stop_qgis_process_midway(argv, env, parameters, signum):
+    """Run ``qgis_process run edc:segment`` with ``parameters`` and send it ``signum`` once its progress passes 10 %;
+    (exit status, everything it printed)."""
+    import subprocess
+    child = subprocess.Popen(argv + ["run", "edc:segment", "--"] + [f"{k}={v}" for k, v in parameters.items()],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = ""
+    for chunk in iter(lambda: child.stdout.read(1), ""):  # qgis_process prints progress as "0...10...20"
+        seen += chunk
+        if "10..." in seen:
+            child.send_signal(signum)
+            break
+    seen += child.stdout.read()
+    child.wait(timeout=120)
+    return child.returncode, seen

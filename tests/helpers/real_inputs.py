@@ -100,7 +100,8 @@ def on_grid_of(path, reference):
     ys = rgt[3] + (np.arange(ref.RasterYSize) + 0.5) * rgt[5]
     cols = np.floor((xs - sgt[0]) / sgt[1]).astype(int)
     rows = np.floor((ys - sgt[3]) / sgt[5]).astype(int)
-    inside = (rows[:, None] >= 0) & (rows[:, None] < src.RasterYSize) & (cols[None] >= 0) & (cols[None] < src.RasterXSize)
+    inside = ((rows[:, None] >= 0) & (rows[:, None] < src.RasterYSize) &
+              (cols[None] >= 0) & (cols[None] < src.RasterXSize))
     out = np.full((ref.RasterYSize, ref.RasterXSize), 255, values.dtype)
     r, c = np.clip(rows, 0, src.RasterYSize - 1), np.clip(cols, 0, src.RasterXSize - 1)
     out[inside] = values[np.ix_(r, c)][inside]

@@ -1,9 +1,11 @@
 """Outputs pinned by checksums: ``segment()`` on the bundled sample (default weights, all four outputs) and on two
 generated scenes (tiny random weights; an extent, odd tiles and batches; a scene over 1024 pixels a side, whose
 statistics come from sampled windows) must give these very pixels.  The checksums in tests/data/reference_outputs.json
-were recorded before the core's layout redesign, so the redesign changed no output bit.  A change that is meant to
-change outputs records new ones (``python tests/integration/test_reference_outputs.py > tests/data/...``) and says
-why in its commit.
+were recorded before the core's layout redesign, so the redesign changed no output bit; the issue "Real inputs, real
+units" then changed one on purpose (the extent case's confidence: its statistics now come from the inputs' whole
+overlap).  A change that is meant to change outputs records new ones
+(``python tests/integration/test_reference_outputs.py > tests/data/reference_outputs.json``) and says why in its
+commit.
 
 Float outputs depend on the number of PyTorch threads (the order of sums), so the runs use the recorded count."""
 

@@ -29,9 +29,8 @@ def edc(plugin_parent):
     return package
 
 
-@pytest.fixture
-def provider(edc, qgis_processing):
-    """The ``edc`` provider registered next to QGIS's own (native:*, gdal:*) providers (re-registered when a test
+def _registered_provider():
+    """The ``edc`` provider registered next to QGIS's own (native:*, gdal:*) providers (registered again when a test
     such as the plugin unload test has removed it; the registry owns it)."""
     from qgis.core import QgsApplication
 
@@ -42,6 +41,17 @@ def provider(edc, qgis_processing):
         _KEEP.append(EDCProvider())  # the Python object must stay alive, or QGIS keeps a provider without its id
         assert registry.addProvider(_KEEP[-1])
     return registry.providerById("edc")
+
+
+@pytest.fixture
+def provider(edc, qgis_processing):
+    return _registered_provider()
+
+
+@pytest.fixture(scope="module")
+def provider_module(edc, qgis_processing):
+    """``provider`` for module-scoped fixtures that run the algorithm once for several tests."""
+    return _registered_provider()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers.hostile import hostile_weights
-from helpers.qgis_tasks import LogFeedback
+from helpers.qgis_tasks import LogFeedback, stop_qgis_process_midway
 from osgeo import gdal
 from qgis.core import QgsProcessingException
 
@@ -445,16 +445,8 @@ def test_qgis_process_killed_mid_run_keeps_the_previous_file(qgis_process, edc_w
     argv, env = qgis_process
     parameters = _params({"optical": optical, "sar": sar}, edc_weights, out_dir, TILE_SIZE=32, OVERLAP=0,
                          BATCH_SIZE=1)
-    child = subprocess.Popen(argv + ["run", "edc:segment", "--"] + [f"{k}={v}" for k, v in parameters.items()],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    seen = ""
-    for chunk in iter(lambda: child.stdout.read(1), ""):  # qgis_process prints progress as "0...10...20"
-        seen += chunk
-        if "10..." in seen:
-            child.send_signal(signal.SIGKILL)
-            break
-    child.wait(timeout=120)
-    assert child.returncode == -signal.SIGKILL, seen[-2000:]
+    status, seen = stop_qgis_process_midway(argv, env, parameters, signal.SIGKILL)
+    assert status == -signal.SIGKILL, seen[-2000:]
     assert previous.read_bytes() == b"previous result"
     assert not (out_dir / "conf.tif").exists()
     assert all(p.name.startswith(".") for p in out_dir.iterdir() if p.name != "lc.tif")

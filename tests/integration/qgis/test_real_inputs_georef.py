@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers.qgis_tasks import LogFeedback
+from helpers.qgis_tasks import LogFeedback, stop_qgis_process_midway
 from osgeo import gdal
 from qgis.core import QgsProcessingException
 
@@ -273,17 +273,8 @@ def test_qgis_process_terminated_leaves_no_temporary_file(qgis_process, sen12, e
     argv, env = qgis_process
     parameters = _params(big, sen12["sar"], edc_weights, out_dir, CONFIDENCE=str(out_dir / "conf.tif"),
                          TILE_SIZE=64, OVERLAP=0, BATCH_SIZE=1)
-    child = subprocess.Popen(argv + ["run", "edc:segment", "--"] + [f"{k}={v}" for k, v in parameters.items()],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    seen = ""
-    for chunk in iter(lambda: child.stdout.read(1), ""):  # qgis_process prints progress as "0...10...20"
-        seen += chunk
-        if "10..." in seen:
-            child.send_signal(signal.SIGTERM)
-            break
-    seen += child.stdout.read()
-    child.wait(timeout=120)
-    assert child.returncode not in (0, None), seen[-2000:]
+    status, seen = stop_qgis_process_midway(argv, env, parameters, signal.SIGTERM)
+    assert status not in (0, None), seen[-2000:]
     assert "SIGTERM" in seen and not any(t in seen for t in TRACEBACK_TEXT), seen[-2000:]
     assert previous.read_bytes() == b"previous result"
     assert sorted(p.name for p in out_dir.iterdir()) == ["lc.tif"]

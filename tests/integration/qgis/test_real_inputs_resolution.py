@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.real_data, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, provider_once):
+def runs(tmp_path_factory, provider_module):
     """{name: (output path, log)}: the 10 m reference and the 2 m optical by default, pixel for pixel, and with the
     map written at the model's resolution."""
     if not SHARED_DATA.is_dir():
@@ -29,19 +29,6 @@ def runs(tmp_path_factory, provider_once):
             "default": _run(fine, sar, folder / "fine.tif"),
             "native": _run(fine, sar, folder / "native.tif", RESOLUTION=1),
             "model grid": _run(fine, sar, folder / "model.tif", OUTPUT_GRID=1)}
-
-
-@pytest.fixture(scope="module")
-def provider_once(edc, qgis_processing):
-    from qgis.core import QgsApplication
-
-    from edc.processing_provider.provider import EDCProvider
-    registry = QgsApplication.processingRegistry()
-    if registry.providerById("edc") is None:
-        provider = EDCProvider()
-        assert registry.addProvider(provider)
-        return provider
-    return registry.providerById("edc")
 
 
 def _run(optical, sar, output, **extra):

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.real_data, pytest.mark.slow]  # the real default netwo
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory):
+def pair(tmp_path_factory, provider_module):
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real sample data not found at {SHARED_DATA} (a clone without ../shared)")
     folder = tmp_path_factory.mktemp("ssl4eo")
@@ -24,25 +24,10 @@ def pair(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def reference(pair, provider_module):
+def reference(pair):
     output, log = _run(pair["optical"], pair["sar"], pair["folder"] / "reference.tif")
     assert "SAR units: dB (negative values" in log and "WARNING" not in log, log
     return output
-
-
-@pytest.fixture(scope="module")
-def provider_module(edc, qgis_processing):
-    """The provider, registered once for this module (the function-scoped ``provider`` fixture does the same)."""
-    from qgis.core import QgsApplication
-
-    from edc.processing_provider.provider import EDCProvider
-    registry = QgsApplication.processingRegistry()
-    if registry.providerById("edc") is None:
-        provider = EDCProvider()
-        assert registry.addProvider(provider)
-        yield provider
-    else:
-        yield registry.providerById("edc")
 
 
 def _run(optical, sar, output, **extra):
@@ -84,7 +69,7 @@ def test_undeclared_fill_border_is_nodata_with_a_warning(value, pair, reference,
     sar = with_border(pair["sar"], tmp_path / "sar.tif", value, 40)
     output, log = _run(pair["optical"], sar, tmp_path / "lc.tif")
     assert f"the SAR raster's band 1 holds the value {value} on" in log and "treated as nodata" in log, log
-    lc, ref = read_raster(output)[0], read_raster(reference)[0]
+    lc = read_raster(output)[0]
     assert (lc == 255).mean() > 0.2  # the border (about 27 % of the scene once on the optical grid) is nodata
     same, _ = agreement(reference, output)
     assert same > 0.95, same

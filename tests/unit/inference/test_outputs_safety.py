@@ -1,10 +1,7 @@
-"""Outputs that must not hurt: an output that is an input is refused, a SIGTERM mid-run leaves no temporary file,
-and temporary files a killed run left for more than a day are swept by the next run."""
+"""Outputs that must not hurt: an output that is an input is refused, and temporary files a killed run left for more
+than a day are swept by the next run (a SIGTERM mid-run: tests/integration/cli/test_segment_killed.py)."""
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -49,37 +46,3 @@ def test_stale_temporary_files_are_swept(tmp_path):
     assert all(p.exists() for p in kept)
 
 
-# The child runs segment() with a slow stand-in network and prints its progress; the test terminates it mid-run.
-CHILD = """
-import sys
-sys.path.insert(0, "tests")
-from helpers.inference import SlowNet, run_segment
-import model.inference.run
-model.inference.run.load_predictor = lambda weights, **kw: SlowNet()
-try:
-    run_segment(*sys.argv[1:5], tile_size=32, overlap=0, batch_size=1, confidence=sys.argv[5],
-                progress=lambda pct: print("progress", pct, flush=True))
-except Exception as exc:
-    print("stopped:", exc, flush=True)
-    sys.exit(3)
-"""
-
-
-@pytest.mark.slow
-def test_sigterm_removes_the_temporary_files(tiny_weights, make_pair, tmp_path):
-    optical, sar = make_pair(256, 256)
-    out, conf = tmp_path / "lc.tif", tmp_path / "conf.tif"
-    out.write_bytes(b"previous result")
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(optical), str(sar), str(tiny_weights), str(out),
-                              str(conf)], cwd=REPO, stdout=subprocess.PIPE, text=True)
-    seen = []
-    for line in child.stdout:
-        seen.append(line)
-        if line.startswith("progress") and float(line.split()[1]) > 10:
-            child.send_signal(signal.SIGTERM)
-            break
-    seen += child.stdout.readlines()
-    child.wait(timeout=60)
-    assert child.returncode == 3 and "SIGTERM" in seen[-1], seen[-3:]
-    assert out.read_bytes() == b"previous result" and not conf.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["lc.tif", optical.name, sar.name])
