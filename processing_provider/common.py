@@ -23,3 +23,9 @@ _RESOLUTION_LABELS = {"weights": "The weights' resolution (resample the inputs w
 RESOLUTION_CHOICES = [(r, _RESOLUTION_LABELS[r]) for r in RESOLUTIONS]
 _OUTPUT_GRID_LABELS = {"optical": "The optical raster's grid", "model": "The grid the network ran on"}
 OUTPUT_GRID_CHOICES = [(g, _OUTPUT_GRID_LABELS[g]) for g in OUTPUT_GRIDS]
+
+
+def flowing(html):
+    """``html`` with its source line breaks turned into spaces: QGIS's help panes show every newline of a help
+    string as a line break, which cut sentences mid-line; the tags alone make the paragraphs and lists."""
+    return " ".join(html.split())

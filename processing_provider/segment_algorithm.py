@@ -12,7 +12,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..model.errors import EDCError
 from . import common
-from .common import DEVICES, OUTPUT_GRID_CHOICES, RESOLUTION_CHOICES, SAR_UNIT_CHOICES, SEGMENT_ICON
+from .common import DEVICES, OUTPUT_GRID_CHOICES, RESOLUTION_CHOICES, SAR_UNIT_CHOICES, SEGMENT_ICON, flowing
 from .styling import LandCoverPostProcessor
 
 OPTIONAL_OUTPUTS = [("CONFIDENCE", "Confidence (probability of the chosen class)", "confidence"),
@@ -96,7 +96,7 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
         return "landcover"
 
     def shortHelpString(self):  # noqa: N802
-        return HELP
+        return flowing(HELP)
 
     def icon(self):
         return QIcon(SEGMENT_ICON)

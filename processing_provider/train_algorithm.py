@@ -12,7 +12,7 @@ from qgis.PyQt.QtGui import QIcon
 from ..model.errors import EDCCancelled, EDCError
 from ..model.vocabulary import ARCHITECTURES as ARCHITECTURE_IDS
 from ..model.vocabulary import DATASET_KINDS, PRESET_NAMES, SAR_WIDTH_RANGE
-from .common import DEVICES, PLUGIN_DIR
+from .common import DEVICES, PLUGIN_DIR, flowing
 
 _KIND_LABELS = {"auto": "Detect from the folder layout", "ombria": "OMBRIA (S1 VV + S2 B11/B8/B3 PNGs, flood mask)",
                 "m3m_cr": "M3M-CR (PlanetScope + Sentinel-1 + WorldCover, cloud masks)",
@@ -64,7 +64,7 @@ class TrainAlgorithm(QgsProcessingAlgorithm):
         return "training"
 
     def shortHelpString(self):  # noqa: N802
-        return HELP
+        return flowing(HELP)
 
     def icon(self):
         return QIcon(os.path.join(PLUGIN_DIR, "resources", "icon.svg"))

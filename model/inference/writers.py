@@ -87,6 +87,9 @@ class GeoTiffWriter:
         self.ds = None
 
     def commit(self):
+        """Rename the finished file (and its .aux.xml) to the final name, with the permissions a plain new file
+        gets (the temporary file was created private, 0600, like every ``mkstemp`` file)."""
+        os.chmod(self.tmp, 0o666 & ~_umask())
         aux = Path(str(self.tmp) + ".aux.xml")
         final_aux = Path(str(self.final) + ".aux.xml")
         Path(str(self.final) + ".ovr").unlink(missing_ok=True)
@@ -100,6 +103,13 @@ class GeoTiffWriter:
         self.ds = None
         for p in (self.tmp, Path(str(self.tmp) + ".aux.xml"), Path(str(self.tmp) + ".ovr")):
             p.unlink(missing_ok=True)
+
+
+def _umask():
+    """The process's file-creation mask (read by setting it, and setting it back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 class OutputSet:
@@ -195,8 +205,7 @@ def _describe_classes(gdal, band, meta):
         table.SetColorEntry(value, (*rgb, 255))
     table.SetColorEntry(NODATA_CLASS, (0, 0, 0, 0))
     band.SetColorTable(table)
-    names = [c["name"] for c in meta["classes"]]
-    band.SetCategoryNames(names + [""] * (NODATA_CLASS - len(names)) + ["nodata"])
+    band.SetCategoryNames([c["name"] for c in meta["classes"]])  # the classes only: 255 is the declared nodata
     band.SetDescription("land cover")
 
 

@@ -243,7 +243,7 @@ class Trainer:
         if phase.name == "teacher" and epoch + 1 == phase.epochs:
             self.teacher_state = self._state_cpu(phase.model)
         if self.dist.main:
-            self.log(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+            self.log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                               for k, v in row.items() if v != ""))
             write_logs(self.out, self.history, result, self.class_names)
             save_checkpoint(self.ckpt_path, self.opts, phase=phase.index, epoch=epoch + 1,

@@ -59,3 +59,10 @@ def test_plugin_loads_and_unloads(edc, qgis_iface, monkeypatch):
 def test_provider_lists_segment_and_train(provider):
     provider.refreshAlgorithms()
     assert sorted(a.id() for a in provider.algorithms()) == ["edc:segment", "edc:train"]
+
+
+def test_help_flows_as_paragraphs(provider):
+    """QGIS shows every newline of a help string as a line break: the help has none, only HTML structure."""
+    for alg_id in ("edc:segment", "edc:train"):
+        text = QgsApplication.processingRegistry().algorithmById(alg_id).shortHelpString()
+        assert "\n" not in text and text.count("<p>") >= 1 and "  " not in text, alg_id

@@ -46,3 +46,19 @@ def test_stale_temporary_files_are_swept(tmp_path):
     assert all(p.exists() for p in kept)
 
 
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_outputs_get_the_permissions_of_a_plain_new_file(umask, tiny_weights, make_pair, tmp_path):
+    """The temporary file is created 0600; the finished output is readable by colleagues and map servers as any file
+    the user writes (issue "In the QGIS desktop": it was -rw------- whatever the umask)."""
+    from helpers.inference import run_segment
+    optical, sar = make_pair(40, 40)
+    previous = os.umask(umask)
+    try:
+        run_segment(optical, sar, tiny_weights, tmp_path / "lc.tif", tile_size=32, overlap=8,
+                    confidence=tmp_path / "conf.tif")
+    finally:
+        os.umask(previous)
+    for name in ("lc.tif", "conf.tif"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask, name

@@ -3,6 +3,7 @@ refused with its path; a run resumed after its last epoch exports the same weigh
 process: tests/integration/cli.)"""
 
 import csv
+import re
 
 import pytest
 import torch
@@ -50,3 +51,12 @@ def test_damaged_checkpoint_is_named(finished, tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(EDCError, match=r"--resume: checkpoint '.*checkpoint.pt' is unreadable"):
         train(_opts(data, tmp_path, resume=True))
+
+
+def test_the_epoch_line_shows_a_small_learning_rate(tmp_path):
+    """A small learning rate (4e-05, 8e-07 at the end of the schedule) is logged as such, not as lr=0.0000."""
+    data = generic_folder(tmp_path / "g")
+    lines = []
+    train(_opts(data, tmp_path / "run", lr=4e-5), log=lines.append)
+    epoch = [line for line in lines if line.startswith("phase=student")]
+    assert epoch and re.fullmatch(r"\d(\.\d+)?e-0\d", epoch[0].split("lr=")[1].split()[0]), epoch
