@@ -81,7 +81,9 @@ def _kill_at_line(child, text):
     pytest.fail(f"the run never logged {text!r}")
 
 
-@pytest.mark.parametrize("kill", ["teacher checkpointed", "student epoch 1 checkpointed", "student epoch 2 logged"])
+# killed between phases, and mid-checkpoint (the epoch logged, its checkpoint not yet written); a kill right after an
+# ordinary student checkpoint resumes the same way as the phase switch (kept out for the suite's time)
+@pytest.mark.parametrize("kill", ["teacher checkpointed", "student epoch 2 logged"])
 def test_killed_run_resumes_to_the_uninterrupted_result(kill, uninterrupted, tmp_path):
     data, full = uninterrupted
     cut = tmp_path / "cut"
