@@ -57,3 +57,24 @@ def stop_qgis_process_midway(argv, env, parameters, signum):
     seen += child.stdout.read()
     child.wait(timeout=120)
     return child.returncode, seen
+
+
+TRACEBACK_TEXT = ("Traceback", 'File "', "Error:  ")
+
+
+def segment_fails(parameters, out_dir, *expected, keep=()):
+    """Run edc:segment through ``processing.run``, expect a QgsProcessingException whose text contains every
+    ``expected`` string (case-folded) and no traceback text, and nothing in ``out_dir`` but the files ``keep`` (no
+    partial or temporary file); returns the message."""
+    import processing
+    import pytest
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException) as error:
+        processing.run("edc:segment", parameters, feedback=LogFeedback())
+    message = str(error.value)
+    assert not any(t in message for t in TRACEBACK_TEXT), message
+    for text in expected:
+        assert text.lower() in message.lower(), message
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(keep), "a failed run left files behind"
+    return message

@@ -12,14 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers.hostile import hostile_weights
-from helpers.qgis_tasks import LogFeedback, stop_qgis_process_midway
+from helpers.qgis_tasks import LogFeedback, segment_fails, stop_qgis_process_midway
 from osgeo import gdal
-from qgis.core import QgsProcessingException
 
 gdal.UseExceptions()
 X0, Y0 = 500000.0, 4600000.0
 
-TRACEBACK_TEXT = ("Traceback", 'File "', "Error:  ")
 
 
 @pytest.fixture
@@ -37,18 +35,7 @@ def _params(scene, weights, out_dir, **extra):
 
 
 def _fails(parameters, out_dir, *expected):
-    """Run edc:segment, expect a QgsProcessingException whose text contains every ``expected`` string (case-folded),
-    no traceback text, and an empty output folder (no partial or temporary file)."""
-    import processing
-
-    with pytest.raises(QgsProcessingException) as error:
-        processing.run("edc:segment", parameters, feedback=LogFeedback())
-    message = str(error.value)
-    assert not any(t in message for t in TRACEBACK_TEXT), message
-    for text in expected:
-        assert text.lower() in message.lower(), message
-    assert sorted(p.name for p in out_dir.iterdir()) == [], "a failed run left files behind"
-    return message
+    return segment_fails(parameters, out_dir, *expected)
 
 
 def _runs(parameters):

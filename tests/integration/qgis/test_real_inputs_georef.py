@@ -14,15 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers.qgis_tasks import LogFeedback, stop_qgis_process_midway
+from helpers.qgis_tasks import TRACEBACK_TEXT, LogFeedback, segment_fails, stop_qgis_process_midway
 from osgeo import gdal
-from qgis.core import QgsProcessingException
 
 gdal.UseExceptions()
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_WEIGHTS = REPO / "resources" / "edc_default.pt"
 SEN12 = "ROIs2017_winter_112_p797.tif"  # SEN12MS-CR, UTM 31N, 50.8 degrees north
-TRACEBACK_TEXT = ("Traceback", 'File "')
 
 pytestmark = pytest.mark.real_data
 
@@ -84,16 +82,7 @@ def _params(optical, sar, weights, out_dir, **extra):
 
 
 def _fails(parameters, out_dir, *expected, keep=()):
-    import processing
-
-    with pytest.raises(QgsProcessingException) as error:
-        processing.run("edc:segment", parameters, feedback=LogFeedback())
-    message = str(error.value)
-    assert not any(t in message for t in TRACEBACK_TEXT), message
-    for text in expected:
-        assert text.lower() in message.lower(), message
-    assert sorted(p.name for p in out_dir.iterdir()) == sorted(keep), "a failed run left files behind"
-    return message
+    return segment_fails(parameters, out_dir, *expected, keep=keep)
 
 
 def _runs(parameters):
