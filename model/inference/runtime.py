@@ -6,6 +6,9 @@
 halves, then moves to the CPU with a warning.
 """
 
+import ctypes
+import sys
+
 import numpy as np
 
 from ..dependencies import import_onnxruntime, import_torch
@@ -111,12 +114,11 @@ class OnnxPredictor(Predictor):
         super().__init__(log)
         ort = self.ort = import_onnxruntime()
         self.weights = weights
-        available = ort.get_available_providers()
-        want_cuda = device in ("cuda", "auto") and "CUDAExecutionProvider" in available
-        if device == "cuda" and not want_cuda:
-            raise _no_cuda("ONNX Runtime", "its CUDAExecutionProvider is not available; onnxruntime-gpu is needed")
+        problem = cuda_problem(ort) if device in ("cuda", "auto") else None
+        if device == "cuda" and problem:
+            raise _no_cuda("ONNX Runtime", problem)
         self.session = None
-        if want_cuda:
+        if device in ("cuda", "auto") and not problem:
             try:
                 self._open(["CUDAExecutionProvider", "CPUExecutionProvider"])
             except Exception as exc:  # noqa: BLE001 - missing CUDA libraries surface here
@@ -126,6 +128,8 @@ class OnnxPredictor(Predictor):
         if self.session is None or self.session.get_providers()[0] != "CUDAExecutionProvider":
             if device == "cuda":
                 raise _no_cuda("ONNX Runtime", "the CUDA provider did not load")
+            if problem:
+                self.log(f"ONNX Runtime runs on the CPU: {problem}.")
             self._open(["CPUExecutionProvider"])
         self.on_gpu = self.session.get_providers()[0] == "CUDAExecutionProvider"
         self.device = f"ONNX Runtime {self.session.get_providers()[0]}"
@@ -152,6 +156,21 @@ class OnnxPredictor(Predictor):
         self._open(["CPUExecutionProvider"])
         self.on_gpu = False
         self.device = "ONNX Runtime CPUExecutionProvider (fell back from CUDA: out of GPU memory)"
+
+
+def cuda_problem(ort):
+    """None where ONNX Runtime may run on an NVIDIA GPU here, else why not, found without asking ONNX Runtime to
+    load its CUDA provider (which prints errors in red and costs a second session where no GPU is usable): the
+    provider must be built in (onnxruntime-gpu) and the NVIDIA driver's library must load."""
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        return "its CUDAExecutionProvider is not available; onnxruntime-gpu is needed"
+    if sys.platform == "darwin":
+        return "there is no CUDA on macOS"
+    try:
+        ctypes.CDLL("nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1")
+    except OSError:
+        return "no NVIDIA driver was found on this machine"
+    return None
 
 
 def load_predictor(weights, device="auto", log=print):

@@ -126,3 +126,26 @@ def test_malloc_thresholds_are_set_once_on_glibc_linux():
     expected = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
     assert malloc.keep_freed_memory() is expected
     assert malloc.keep_freed_memory() is expected  # idempotent
+
+
+def test_automatic_without_a_driver_stays_quiet_and_says_why(tiny_onnx, capfd, monkeypatch):
+    """onnxruntime-gpu on a machine without an NVIDIA driver: no red ONNX Runtime error about libcublas or CUDA 13
+    (users took it for a failure), one log line saying why the CPU is used."""
+    ort = pytest.importorskip("onnxruntime")
+    import ctypes
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    real_cdll = ctypes.CDLL
+
+    def no_driver(name, *args, **kwargs):
+        if str(name) in ("libcuda.so.1", "nvcuda.dll"):
+            raise OSError(f"{name}: cannot open shared object file")
+        return real_cdll(name, *args, **kwargs)
+    monkeypatch.setattr(ctypes, "CDLL", no_driver)
+    messages = []
+    predictor = load_predictor(tiny_onnx, device="auto", log=messages.append)
+    assert predictor.device == "ONNX Runtime CPUExecutionProvider" and not predictor.on_gpu
+    assert messages[0] == "ONNX Runtime runs on the CPU: no NVIDIA driver was found on this machine."
+    printed = capfd.readouterr()
+    assert "onnxruntime" not in printed.err.lower() and "cuda" not in printed.err.lower(), printed.err
+    with pytest.raises(EDCInputError, match="no NVIDIA driver was found"):
+        load_predictor(tiny_onnx, device="cuda")
