@@ -8,9 +8,11 @@ SYSTEM_PYTHON := /usr/bin/python3
 VENV := $(ROOT)/.venv
 BUILD := $(ROOT)/.build
 STAMP := $(VENV)/.edc-requirements.sha256
-DEBIAN_PACKAGES := qgis python3-qgis qgis-providers python3-gdal gdal-bin python3-rasterio python3-venv
+DEBIAN_PACKAGES := qgis python3-qgis qgis-providers python3-gdal gdal-bin python3-rasterio python3-venv xvfb xauth
 
-.PHONY: setup system venv plugin demo test clean
+.PHONY: setup system venv plugin demo test clean package install uninstall
+# make install: EDC_DEPS=pip (default: pip --target the runtime pins), venv (use .venv's packages) or none.
+EDC_DEPS ?= pip
 
 setup: system venv plugin
 
@@ -56,6 +58,18 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/python -m pytest
+
+# The plugin ZIP for Plugins > Manage and Install Plugins > Install from ZIP (any platform), checked against the
+# official plugin repository's offline rules.
+package:
+	@$(SYSTEM_PYTHON) scripts/package.py --out $(BUILD)
+
+# Into the default profile of the desktop QGIS of $$HOME (Debian/Ubuntu): link, Python packages, enabled in QGIS3.ini.
+install:
+	@$(SYSTEM_PYTHON) scripts/desktop_install.py install --deps $(EDC_DEPS) $(if $(EDC_COPY),--copy)
+
+uninstall:
+	@$(SYSTEM_PYTHON) scripts/desktop_install.py uninstall
 
 clean:
 	rm -rf $(BUILD)
