@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from scripts import desktop_install, package
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
-import desktop_install
-import package
 
 
 @pytest.fixture(scope="module")
