@@ -1,7 +1,7 @@
 """The processing resolution, through ``processing.run("edc:segment")`` with the bundled default weights (trained
-at 10 m): the real SSL4EO-S12 pair with its optical resampled to 2 m (as very-high-resolution imagery comes) and its
-SAR to 40 m.  By default the inputs are read at 10 m and the map comes back on the 2 m optical grid, close to the
-10 m run's map; mapping the 2 m pixels as they are (what the code before this change did, now RESOLUTION = native)
+at 10 m): the real SSL4EO-S12 pair with its optical resampled to 3.3 m (as PlanetScope-like imagery comes) and its
+SAR to 40 m.  By default the inputs are read at 10 m and the map comes back on the 3.3 m optical grid, close to the
+10 m run's map; mapping the 3.3 m pixels as they are (what the code before this change did, now RESOLUTION = native)
 gives a very different map, now with a warning."""
 
 import re
@@ -17,13 +17,13 @@ pytestmark = [pytest.mark.real_data, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, provider_module):
-    """{name: (output path, log)}: the 10 m reference and the 2 m optical by default, pixel for pixel, and with the
+    """{name: (output path, log)}: the 10 m reference and the 3.3 m optical by default, pixel for pixel, and with the
     map written at the model's resolution."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real sample data not found at {SHARED_DATA} (a clone without ../shared)")
     folder = tmp_path_factory.mktemp("ssl4eo_resolution")
     optical, sar = ssl4eo_pair(SHARED_DATA, folder)
-    fine = resampled(optical, folder / "optical_2m.tif", 5)
+    fine = resampled(optical, folder / "optical_3m.tif", 3)
     sar = resampled(sar, folder / "sar_40m.tif", 0.25, "average")
     return {"reference": _run(optical, sar, folder / "ref.tif"),
             "default": _run(fine, sar, folder / "fine.tif"),
@@ -49,14 +49,14 @@ def _agreement(path, reference_path):
     return float((a[both] == b[both]).mean())
 
 
-def test_a_2m_optical_is_mapped_at_the_weights_10m(runs):
+def test_a_3m_optical_is_mapped_at_the_weights_10m(runs):
     reference, log = runs["reference"]
     assert "WARNING" not in log, log  # 10 m optical: used as it is
     fine, log = runs["default"]
-    assert re.search(r"the optical pixels are 1\.9\d* m, the weights were trained at 10 m: the inputs are read at "
+    assert re.search(r"the optical pixels are 3\.2\d* m, the weights were trained at 10 m: the inputs are read at "
                      r"10 m", log), log
     classes = read_raster(fine)[0]
-    assert min(classes.shape) > 500  # on the 2 m optical grid
+    assert min(classes.shape) > 750  # on the 3.3 m optical grid
     assert _agreement(fine, reference) > 0.96
     # pixel for pixel (before): 0.88 agreement, 19 % water against 11 % (measured at 1 m)
     assert abs(_water(classes) - _water(read_raster(reference)[0])) < 0.03
