@@ -213,6 +213,7 @@ def test_areas_are_true_square_metres_in_any_crs(epsg, provider, sen12, edc_weig
 
 # ------------------------------------------------------------------------------------------ weights suffixes
 
+@pytest.mark.slow  # an ONNX export and a network run per suffix
 @pytest.mark.parametrize("name", ["weights.pth", "weights.PT", "weights.ONNX"])
 def test_weights_suffixes_in_any_case(name, provider, sen12, edc_weights, edc_onnx, tmp_path, out_dir):
     weights = tmp_path / name

@@ -14,6 +14,7 @@ from model.weights.onnx_export import export_onnx
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[3]
+SLOW = pytest.mark.slow  # an ONNX export each
 
 
 def make(architecture="edc", preset="tiny", seed=0):
@@ -60,7 +61,8 @@ def test_pt_round_trip_keeps_metadata_and_outputs(tmp_path, architecture):
     assert not list(tmp_path.glob("*.part"))
 
 
-@pytest.mark.parametrize("architecture, preset", [("edc", "tiny"), ("dense_tristream", "tiny"), ("sar_only", "tiny")])
+@pytest.mark.parametrize("architecture, preset", [("edc", "tiny"), pytest.param("dense_tristream", "tiny", marks=SLOW),
+                                                  pytest.param("sar_only", "tiny", marks=SLOW)])
 def test_onnx_round_trip_matches_pytorch(tmp_path, architecture, preset):
     ort = pytest.importorskip("onnxruntime")
     model, meta = make(architecture, preset)
