@@ -30,7 +30,7 @@ venv: system
 	[ -x $(VENV)/bin/python ] || { echo "[setup] creating .venv (system Python, system site-packages)"; \
 	  $(SYSTEM_PYTHON) -m venv --system-site-packages $(VENV); }; \
 	echo "[setup] installing pinned Python packages (requirements.txt)"; \
-	$(VENV)/bin/python -m pip install -q -r requirements.txt; \
+	$(VENV)/bin/python -m pip install --progress-bar on -r requirements.txt; \
 	sha256sum requirements.txt > $(STAMP)
 
 # The repository root is the plugin folder; QGIS finds it as `edc` under .build/plugins.  The wrapper runs
