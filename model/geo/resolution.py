@@ -11,14 +11,15 @@ TOLERANCE = 1.5  # optical pixels up to 1.5 x larger or smaller than the weights
 EQUATOR_M = 111320.0  # metres per degree of longitude at the equator (WGS84), per degree of latitude about the same
 
 
-def pixel_size_m(grid, srs=None):
+def pixel_size_m(grid):
     """(x, y) pixel size of ``grid`` in metres: linear CRS units scaled to metres, degrees at the grid's latitude;
     None for a grid without CRS."""
     if not grid.wkt:
         return None
     from .rasters import gdal_modules
     _, osr = gdal_modules()
-    srs = srs or osr.SpatialReference(wkt=grid.wkt)
+    srs = osr.SpatialReference()
+    srs.ImportFromWkt(grid.wkt)
     dx, dy = abs(grid.geotransform[1]), abs(grid.geotransform[5])
     if srs.IsGeographic():
         lat = grid.geotransform[3] + grid.geotransform[5] * grid.height / 2

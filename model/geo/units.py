@@ -77,11 +77,6 @@ def intensity_dataset(ds, bands):
         parts.append(f"<SRS>{escape(ds.GetProjection())}</SRS>")
     if gt is not None:
         parts.append(f"<GeoTransform>{', '.join(repr(v) for v in gt)}</GeoTransform>")
-    elif ds.GetGCPCount():
-        parts.append(f'<GCPList Projection="{escape(ds.GetGCPProjection(), {chr(34): "&quot;"})}">')
-        parts += [f'<GCP Id="{k}" Pixel="{g.GCPPixel!r}" Line="{g.GCPLine!r}" X="{g.GCPX!r}" Y="{g.GCPY!r}" '
-                  f'Z="{g.GCPZ!r}"/>' for k, g in enumerate(ds.GetGCPs())]
-        parts.append("</GCPList>")
     for k, b in enumerate(bands, start=1):
         transfer = gdal.GetDataTypeName(ds.GetRasterBand(b).DataType)
         parts.append(f'<VRTRasterBand dataType="Float32" band="{k}" subClass="VRTDerivedRasterBand">'

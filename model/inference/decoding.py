@@ -5,17 +5,16 @@ model/geo/units.py for the rules."""
 
 from dataclasses import replace
 
-import numpy as np
 
 from ..errors import EDCInputError
 from ..geo.fill import fill_values, joint_fill_value, usable
 from ..geo.readers import Decoding
-from ..geo.units import AUTO, DB, DB_FACTOR, POWER, intensity_dataset, sar_units
+from ..geo.units import AUTO, DB_FACTOR, POWER, intensity_dataset, sar_units
 
 MIN_SIGNAL_PIXELS = 256  # a band constant over at least this many valid pixels has no signal
 
 
-def decode_inputs(pair, units_choice, meta, log):
+def decode_inputs(pair, units_choice, log):
     """``pair`` (:class:`InputPair`) with its decodings set (and a complex SAR replaced by its intensities)."""
     descriptions = [pair.sar.GetRasterBand(b).GetDescription() for b in pair.sar_bands]
     complex_values = _is_complex(pair.sar, pair.sar_bands)
@@ -28,12 +27,12 @@ def decode_inputs(pair, units_choice, meta, log):
     if opt_fill is not None:
         log(_fill_warning("every band of the optical raster", *opt_fill))
     sar_fill = _fills("SAR", pair.sar_bands, sar, sar_valid, log=log)
-    expected = meta["inputs"]["sar"].get("units", DB)
+    # the weights expect decibels (WEIGHTS_SAR_UNITS: metadata validation refuses anything else)
     units, why = sar_units(descriptions, sar, _without(sar, sar_valid, sar_fill), units_choice, complex_values)
-    factor = DB_FACTOR.get(units) if expected == DB else None
+    factor = DB_FACTOR.get(units)
     log(f"SAR units: {units} ({why})" + (f"; converted to decibels ({factor:g} log10), as the weights expect."
                                          if factor else "; used as they are."))
-    if units_choice == AUTO and units == POWER and expected == DB:
+    if units_choice == AUTO and units == POWER:
         log("WARNING: the SAR was taken for linear backscatter and converted to decibels; if it already is in "
             "decibels, set 'SAR units' (SAR_UNITS) to dB.")
     return replace(pair, optical_decoding=Decoding(joint_fill=None if opt_fill is None else opt_fill[0]),
@@ -91,4 +90,4 @@ def _without(sample, valid, fills):
     for k, value in enumerate(fills):
         if value is not None:
             valid = valid & (sample[k] != value)
-    return valid if isinstance(valid, np.ndarray) else np.asarray(valid)
+    return valid

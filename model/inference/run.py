@@ -65,7 +65,7 @@ def _segment(options, progress, is_cancelled, log):
     weights = open_weights(options.weights)
     meta = weights.metadata
     tile, overlap = options.tiling(meta)
-    pair = decode_inputs(open_inputs(options, meta, log), options.sar_units, meta, log)
+    pair = decode_inputs(open_inputs(options, meta, log), options.sar_units, log)
     optical_stats, sar_stats = input_statistics(pair, meta, log)
     predictor = load_predictor(weights, device=options.device, log=log)
     if not predictor.on_gpu:
