@@ -1,7 +1,9 @@
 """The optional heavy packages (PyTorch, ONNX Runtime, onnx), imported on first use with one message each that says
-what needs them and how to install them."""
+what needs them and how to install them: in the QGIS desktop with the plugin's menu action, elsewhere (qgis_process,
+scripts) with pip."""
 
 from .errors import EDCDependencyError
+from .vocabulary import INSTALL_ACTION_PATH
 
 TORCH_PIP = "python3 -m pip install torch"
 ORT_PIP = "python3 -m pip install onnxruntime"
@@ -12,9 +14,10 @@ def import_torch():
     try:
         import torch
     except ImportError:
-        raise EDCDependencyError(f"PyTorch is needed for .pt weights and for training but is not installed. Install "
-                                 f"it with '{TORCH_PIP}' (in the Python QGIS uses), or map with .onnx weights, which "
-                                 "need only ONNX Runtime.") from None
+        raise EDCDependencyError(f"PyTorch is needed for .pt weights and for training but is not installed. In QGIS, "
+                                 f"install it with {INSTALL_ACTION_PATH} (tick 'PyTorch'); elsewhere with "
+                                 f"'{TORCH_PIP}' in the Python QGIS uses. Or map with .onnx weights, which need "
+                                 "only ONNX Runtime.") from None
     return torch
 
 
@@ -23,9 +26,9 @@ def import_onnxruntime():
     try:
         import onnxruntime
     except ImportError:
-        raise EDCDependencyError(f"ONNX Runtime is needed to run .onnx weights but is not installed. Install it with "
-                                 f"'{ORT_PIP}' (or onnxruntime-gpu for NVIDIA GPUs) in the Python QGIS uses, or use "
-                                 ".pt weights with PyTorch.") from None
+        raise EDCDependencyError(f"ONNX Runtime is needed to run .onnx weights but is not installed. In QGIS, install "
+                                 f"it with {INSTALL_ACTION_PATH}; elsewhere with '{ORT_PIP}' (or onnxruntime-gpu for "
+                                 "NVIDIA GPUs) in the Python QGIS uses. Or use .pt weights with PyTorch.") from None
     return onnxruntime
 
 

@@ -47,3 +47,8 @@ GPU_BATCH = 8      # tiles per batch on a GPU (halved on out-of-memory)
 NODATA_CLASS = 255       # land-cover GeoTIFF (Byte)
 NODATA_FLOAT = -9999.0   # confidence, cloud-free and reliability GeoTIFFs (Float32)
 OUTPUT_BLOCK = 256       # output GeoTIFF block side
+
+# The plugin's menu action that installs ONNX Runtime / PyTorch into QGIS's Python (python_deps/), named by the
+# messages of model/dependencies.py.
+INSTALL_ACTION = "Install Python dependencies…"
+INSTALL_ACTION_PATH = f"Raster > EDC > {INSTALL_ACTION}"

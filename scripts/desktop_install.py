@@ -4,9 +4,10 @@ install:
   1. <profile>/python/plugins/edc: a link to this folder (``--copy``: a copy of the files the ZIP holds instead);
   2. the Python packages the plugin needs at run time into <profile>/python/edc_packages, which the plugin puts on
      ``sys.path`` when QGIS loads it (__init__.py).  ``--deps``:
-       pip  (default) ``/usr/bin/python3 -m pip install --target <edc_packages>`` the runtime pins of requirements.txt
-            (torch, onnx, onnxruntime-gpu, tqdm; not the test packages, and not NumPy/SciPy/Matplotlib/Pillow, which
-            QGIS's Python has from Debian; their pins constrain pip so that it resolves against the same versions);
+       pip  (default) what the plugin's *Raster > EDC > Install Python dependencies…* installs, with PyTorch ticked
+            (python_deps/: the pins in python_deps/packages.py; ONNX Runtime's GPU build where an NVIDIA driver
+            loads), with ``/usr/bin/python3 -m pip install --target``; NumPy, SciPy, Matplotlib and Pillow stay
+            Debian's (pip resolves against their versions and their copies are dropped);
        venv a file ``edc-venv.pth`` in <edc_packages> naming this checkout's .venv site-packages (``make setup``), so
             QGIS uses the packages already installed there; nothing is downloaded (developers, the desktop test);
        none nothing (you provide the packages yourself);
@@ -18,7 +19,6 @@ The profile is $HOME/.local/share/QGIS/QGIS3/profiles/default (``--profile`` to 
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -27,28 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = "edc"
 PACKAGES = "edc_packages"
-# In requirements.txt but not installed for QGIS: the tests' packages and what Debian's QGIS Python already has.
-NOT_RUNTIME = {"pytest", "pytest-qgis", "hypothesis"}
-FROM_DEBIAN = {"numpy", "scipy", "matplotlib", "pillow"}
 
 
 def default_profile():
     return Path(os.environ["HOME"]) / ".local" / "share" / "QGIS" / "QGIS3" / "profiles" / "default"
-
-
-def requirements(path=ROOT / "requirements.txt"):
-    """(runtime pins, Debian pins) from requirements.txt, e.g. (['torch==2.13.0', ...], ['numpy==1.24.2', ...])."""
-    runtime, debian = [], []
-    for line in path.read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if not line:
-            continue
-        name = re.split(r"[=<>!~\[; ]", line)[0].lower()
-        if name in FROM_DEBIAN:
-            debian.append(line)
-        elif name not in NOT_RUNTIME:
-            runtime.append(line)
-    return runtime, debian
 
 
 def set_ini(ini, enabled):
@@ -112,24 +94,18 @@ def install(profile, deps, copy):
     if pth.exists():
         pth.unlink()
     if deps == "pip":
-        runtime, debian = requirements()
-        constraints = packages.parent / "edc-constraints.txt"
-        constraints.write_text("\n".join(debian) + "\n")
-        command = ["/usr/bin/python3", "-m", "pip", "install", "--target", str(packages), "--upgrade",
-                   "-c", str(constraints), *runtime]
-        print(f"[install] Python packages for QGIS into {packages} (several GB with PyTorch; NumPy, SciPy, "
-              f"Matplotlib and Pillow come from Debian):\n  {' '.join(command)}", flush=True)
-        try:
-            subprocess.run(command, check=True)
-        finally:
-            constraints.unlink()
-        # pip --target ignores what the system has, so it may also have unpacked a copy of a Debian-provided
-        # package (same pinned version, pulled in as a dependency); QGIS must use Debian's, so drop those.
-        for name in sorted(os.listdir(packages)):
-            if re.split(r"[-._]", name)[0].lower() in FROM_DEBIAN | {"pil", "mpl"}:
-                path = packages / name
-                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-                print(f"[install] removed {name} from {PACKAGES} (QGIS uses Debian's)")
+        sys.path.insert(0, str(ROOT))  # python_deps imports no QGIS
+        from python_deps.install import install as pip_install
+        from python_deps.install import make_plan
+
+        plan = make_plan(packages, with_torch=True, python=sys.executable)
+        print(f"[install] Python packages for QGIS into {packages} with {plan.python} (several GB with PyTorch; "
+              f"NumPy, SciPy, Matplotlib and Pillow come from Debian): {' '.join(plan.requirements)}", flush=True)
+        result = pip_install(plan, on_line=lambda line: print(f"  {line}", flush=True))
+        if not result.ok:
+            raise SystemExit(f"[install] {result.error} (log: {result.log})")
+        for name in result.dropped:
+            print(f"[install] left {name} to Debian's Python (pip's copy removed from {PACKAGES})")
     elif deps == "venv":
         python = ROOT / ".venv" / "bin" / "python"
         site = python.is_file() and subprocess.run(

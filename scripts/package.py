@@ -2,11 +2,12 @@
 and for the official plugin repository, written to .build/edc-<version>.zip.
 
 One top folder ``edc/`` holding what QGIS needs at run time (metadata.txt, __init__.py, edc_plugin.py, LICENSE,
-README.md, model/, processing_provider/, resources/ with the default weights and the sample scene, docs/); never
-tests/, bench/, scripts/, .build/, .venv/, runs/, caches or hidden files.  After writing, the ZIP is checked against
-the rules of plugins.qgis.org that can be checked offline (its upload validator): size, one top folder named
-``[A-Za-z][A-Za-z0-9-_]+`` with __init__.py, metadata.txt and LICENSE, the required metadata, no .pyc, __pycache__,
-.git or __MACOSX, no paths with '..', and no binary files besides the weights, the sample rasters and images.
+README.md, model/, processing_provider/, python_deps/, resources/ with the default weights and the sample scene,
+docs/); never tests/, bench/, scripts/, .build/, .venv/, runs/, caches or hidden files. After writing, the ZIP is
+checked against the rules of plugins.qgis.org that can be checked offline (its upload validator): size, one top
+folder named ``[A-Za-z][A-Za-z0-9-_]+`` with __init__.py, metadata.txt and LICENSE, the required metadata, no .pyc,
+__pycache__, .git or __MACOSX, no paths with '..', and no binary files besides the weights, the sample rasters and
+images.
 
 Standard library only: ``python3 scripts/package.py [--out FOLDER]``.
 """
@@ -23,7 +24,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "edc"
 INCLUDE = ("metadata.txt", "__init__.py", "edc_plugin.py", "LICENSE", "README.md", "model", "processing_provider",
-           "resources", "docs")
+           "python_deps", "resources", "docs")
 # Caches GDAL writes next to the sample inputs (.gitignore); truth.tif.aux.xml holds the class names and is kept.
 SKIP_FILES = {"resources/sample/optical.tif.aux.xml", "resources/sample/sar.tif.aux.xml"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".part.tif")

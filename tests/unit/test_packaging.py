@@ -71,13 +71,27 @@ def test_check_names_what_the_repository_would_reject(tmp_path):
         assert expected in problems
 
 
-def test_runtime_requirements_leave_out_tests_and_debian_packages():
-    runtime, debian = desktop_install.requirements()
-    names = {line.split("==")[0].lower() for line in runtime}
-    assert {"torch", "tqdm"} <= names and names & {"onnxruntime", "onnxruntime-gpu"}
-    assert not names & {"pytest", "pytest-qgis", "hypothesis", "numpy", "scipy", "matplotlib", "pillow"}
-    assert all("==" in line for line in runtime)  # pinned
-    assert any(line.startswith("numpy==") for line in debian)
+def test_make_install_pip_installs_what_the_plugin_action_installs(tmp_path, monkeypatch):
+    """``make install`` (EDC_DEPS=pip) runs the plugin's own installer (python_deps) with PyTorch, from the one set
+    of pins, with the Python running it (QGIS's on Debian)."""
+    from python_deps import install as installer
+    from python_deps import packages
+
+    plans = []
+    monkeypatch.setattr(installer, "install", lambda plan, on_line: plans.append(plan) or installer.InstallResult(
+        ok=True, dropped=["numpy"]))
+    desktop_install.install(tmp_path / "profile", "pip", copy=False)
+    (plan,) = plans
+    assert plan.python == sys.executable and plan.target == str(tmp_path / "profile" / "python" / "edc_packages")
+    assert plan.requirements == packages.requirements(with_torch=True, gpu=packages.nvidia_driver_loads())
+    assert "numpy" in plan.keep
+    desktop_install.uninstall(tmp_path / "profile")
+
+
+def test_zip_holds_the_dependency_installer(plugin_zip):
+    names = zipfile.ZipFile(plugin_zip[0]).namelist()
+    for module in ("__init__", "packages", "interpreter", "pip_command", "target_folder", "install", "task"):
+        assert f"edc/python_deps/{module}.py" in names
 
 
 def test_install_and_uninstall_touch_only_their_own_entries(tmp_path):

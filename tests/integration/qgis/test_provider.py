@@ -33,7 +33,10 @@ def test_provider_registers_segment(provider):
 
 def test_plugin_loads_and_unloads(edc, qgis_iface, monkeypatch):
     import processing
+    from qgis.PyQt.QtWidgets import QMessageBox
 
+    asked = []  # every question box the plugin opens, answered "Cancel"
+    monkeypatch.setattr(QMessageBox, "exec_", lambda box: asked.append(box.text()) or QMessageBox.Cancel)
     registry = QgsApplication.processingRegistry()
     provider = registry.providerById("edc")
     if provider is not None:  # another test may have registered one: the plugin must bring its own
@@ -42,17 +45,22 @@ def test_plugin_loads_and_unloads(edc, qgis_iface, monkeypatch):
     plugin.initProcessing()
     plugin.initGui()
     try:
+        assert asked == []  # loading asks nothing
         assert registry.algorithmById("edc:segment") is not None
         assert plugin.action.icon() is not None and plugin.action in plugin.toolbar.actions()
-        qgis_iface.addPluginToRasterMenu.assert_called_with("&EDC", plugin.action)
+        qgis_iface.addPluginToRasterMenu.assert_any_call("&EDC", plugin.action)
+        qgis_iface.addPluginToRasterMenu.assert_any_call("&EDC", plugin.install_action)
+        assert plugin.install_action.text() == "Install Python dependencies…"
         opened = []
         monkeypatch.setattr(processing, "execAlgorithmDialog", lambda alg_id, params: opened.append(alg_id))
         plugin.action.trigger()
         assert opened == ["edc:segment"]
+        plugin.install_action.trigger()  # asks; "Cancel" starts nothing
+        assert len(asked) == 1 and "ONNX Runtime" in asked[0] and plugin.install_task is None
     finally:
         plugin.unload()
     assert registry.providerById("edc") is None
-    assert plugin.action is None and plugin.toolbar is None
+    assert plugin.action is None and plugin.install_action is None and plugin.toolbar is None
     qgis_iface.removePluginRasterMenu.assert_called()
 
 

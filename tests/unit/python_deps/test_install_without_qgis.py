@@ -1,0 +1,65 @@
+"""python_deps/install.py for real, without QGIS: pip (this Python's) installs a small pinned package into a
+throw-away packages folder, which a fresh process can import from; a failing or cancelled pip changes nothing."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from python_deps.install import InstallPlan, install, make_plan
+from python_deps.target_folder import LOG_NAME
+
+SMALL = "tqdm==4.70.1"
+
+
+def plan_for(target, requirements):
+    plan = make_plan(target, with_torch=False, gpu=False)
+    return InstallPlan(plan.python, plan.target, requirements, plan.constraints, plan.keep)
+
+
+def imports_from(folder, module):
+    """``module.__file__`` as a fresh Python with only ``folder`` added sees it."""
+    done = subprocess.run([sys.executable, "-S", "-c", f"import sys; sys.path.insert(0, {str(folder)!r}); "
+                           f"import {module}; print({module}.__file__)"], capture_output=True, text=True, timeout=60)
+    return done.stdout.strip() if done.returncode == 0 else done.stderr
+
+
+@pytest.mark.slow
+def test_installs_a_pinned_package_that_a_new_process_imports(tmp_path):
+    target = tmp_path / "python" / "edc_packages"
+    lines = []
+    result = install(plan_for(target, [SMALL]), on_line=lines.append)
+    assert result.ok, result.error
+    assert result.installed == ["tqdm-4.70.1"] and result.error == ""
+    assert imports_from(target, "tqdm").startswith(str(target / "tqdm"))
+    assert any(line.startswith("Successfully installed tqdm-4.70.1") for line in lines)
+    log = (target / LOG_NAME).read_text()
+    assert "-m pip install --target" in log and "Successfully installed tqdm-4.70.1" in log
+    assert sorted(os.listdir(tmp_path / "python")) == ["edc_packages"]  # no staging or constraints file left
+
+
+@pytest.mark.slow
+def test_a_failing_pip_changes_nothing_and_says_why(tmp_path):
+    target = tmp_path / "edc_packages"
+    target.mkdir()
+    (target / "keep.py").write_text("x = 1\n")
+    result = install(plan_for(target, ["tqdm==0.0.0.0"]), on_line=lambda line: None)
+    assert not result.ok and not result.cancelled
+    assert result.error.startswith("pip failed: ERROR:") and "tqdm==0.0.0.0" in result.error
+    assert sorted(os.listdir(target)) == [LOG_NAME, "keep.py"]
+    assert sorted(os.listdir(tmp_path)) == ["edc_packages"]
+
+
+def test_cancelled_before_pip_ran_changes_nothing(tmp_path):
+    target = tmp_path / "edc_packages"
+    result = install(plan_for(target, [SMALL]), on_line=lambda line: None, cancelled=lambda: True,
+                     started=lambda process: process.terminate())
+    assert result.cancelled and not result.ok and "nothing was changed" in result.error
+    assert os.listdir(target) == [LOG_NAME] and sorted(os.listdir(tmp_path)) == ["edc_packages"]
+
+
+def test_no_interpreter_found_says_how_to_install_by_hand(tmp_path):
+    result = install(InstallPlan("", str(tmp_path / "p"), [SMALL], [], []))
+    assert not result.ok and "was not found" in result.error and f"--target {tmp_path / 'p'} {SMALL}" in result.error
+    assert not (tmp_path / "p").exists()
