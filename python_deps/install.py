@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from . import packages
 from .interpreter import NO_WINDOW, find_python
 from .pip_command import last_error, pip_command
-from .target_folder import LOG_NAME, drop_distributions, merge, remove, staging_folder
+from .target_folder import LOG_NAME, drop_distributions, merge, normalized, remove, staging_folder
 
 
 @dataclass
@@ -28,7 +28,7 @@ class InstallResult:
     ok: bool = False
     cancelled: bool = False
     error: str = ""
-    installed: list = field(default_factory=list)   # "name-version" as pip reports them
+    installed: list = field(default_factory=list)   # "name-version" as pip reports them, less those dropped
     dropped: list = field(default_factory=list)     # distributions left to QGIS's Python
     log: str = ""
 
@@ -74,8 +74,9 @@ def install(plan, on_line=print, cancelled=lambda: False, started=lambda process
         elif returncode != 0:
             result.error = _explain(last_error(lines), plan)
         else:
-            result.installed = _installed(lines)
             result.dropped = drop_distributions(staging, plan.keep)
+            result.installed = [name for name in _installed(lines) if normalized(name.rsplit("-", 1)[0])
+                                not in result.dropped]
             merge(staging, plan.target)
             result.ok = True
     finally:

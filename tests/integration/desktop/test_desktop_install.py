@@ -1,5 +1,6 @@
 """The install path a desktop user takes on Debian/Ubuntu: ``make install`` into a throw-away $HOME, then the real
-``qgis`` binary (under Xvfb) loads the plugin from that profile and maps the bundled sample scene."""
+``qgis`` binary (under Xvfb) loads the plugin from that profile, maps the bundled sample scene, shows both
+*Raster > EDC* entries, and its install task puts ONNX Runtime into the profile's edc_packages."""
 
 import json
 import os
@@ -9,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from python_deps.interpreter import python_version
 
 REPO = Path(__file__).resolve().parents[3]
 PROFILE = Path(".local/share/QGIS/QGIS3/profiles/default")
@@ -42,21 +45,23 @@ def test_make_install_then_real_qgis_desktop_maps_the_sample(tmp_path):
     assert (profile / "python/plugins/edc").resolve() == REPO
 
     result, output, screenshot = tmp_path / "result.json", tmp_path / "out" / "land_cover.tif", tmp_path / "qgis.png"
+    dialog = tmp_path / "dialog.png"
     output.parent.mkdir()
     env = {key: value for key, value in os.environ.items() if key not in CLEAN}
     env.update(HOME=str(home), XDG_RUNTIME_DIR=str(tmp_path / "runtime"), EDC_DESKTOP_RESULT=str(result),
                EDC_DESKTOP_OUTPUT=str(output), EDC_DESKTOP_SAMPLE=str(REPO / "resources" / "sample"),
                EDC_DESKTOP_WEIGHTS=str(REPO / "resources" / "edc_default.pt"),
-               EDC_DESKTOP_SCREENSHOT=str(screenshot))
+               EDC_DESKTOP_SCREENSHOT=str(screenshot), EDC_DESKTOP_DIALOG_SCREENSHOT=str(dialog),
+               EDC_DESKTOP_INSTALL="1")
     (tmp_path / "runtime").mkdir(mode=0o700)
     script = Path(__file__).with_name("qgis_desktop_script.py")
     command = ["xvfb-run", "-a", "-s", "-screen 0 1280x900x24", "qgis", "--nologo", "--noversioncheck",
                "--code", str(script)]
     try:
-        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180, start_new_session=True,
+        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, start_new_session=True,
                              check=False)
     except subprocess.TimeoutExpired as error:
-        pytest.fail(f"qgis did not finish within 180 s:\n{error.stdout}\n{error.stderr}")
+        pytest.fail(f"qgis did not finish within 300 s:\n{error.stdout}\n{error.stderr}")
     log = f"qgis exit {run.returncode}\nstdout:\n{run.stdout[-3000:]}\nstderr:\n{run.stderr[-3000:]}"
     assert result.is_file(), log
     state = json.loads(result.read_text())
@@ -71,6 +76,17 @@ def test_make_install_then_real_qgis_desktop_maps_the_sample(tmp_path):
     assert layer["renderer"] == "paletted"
     assert [label for _, label in layer["classes"]] == ["background", "flood water"]
     assert output.is_file() and output.stat().st_size > 0
+    assert state["menu"] == ["Land cover / flood mapping (EDC)…", "Install Python dependencies…"]
+    install = state["install"]
+    assert install["ok"], install
+    assert "onnxruntime-1.31.1" in install["installed"] and "numpy" in install["dropped"]
+    assert not any(name.startswith("numpy") for name in install["installed"])
+    assert python_version(install["python"]) == sys.version_info[:2]  # QGIS's interpreter, not a PATH guess
+    packages = profile / "python" / "edc_packages"
+    assert (packages / "onnxruntime" / "__init__.py").is_file() and not (packages / "numpy").exists()
+    assert any("Installed" in text and "onnxruntime-1.31.1" in text for text in install["bar"]), install["bar"]
+    for png in (screenshot, dialog):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000, png
 
     make("uninstall", home)
     assert not (profile / "python" / "plugins" / "edc").exists()
