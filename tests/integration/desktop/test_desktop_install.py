@@ -85,6 +85,13 @@ def test_make_install_then_real_qgis_desktop_maps_the_sample(tmp_path):
     packages = profile / "python" / "edc_packages"
     assert (packages / "onnxruntime" / "__init__.py").is_file() and not (packages / "numpy").exists()
     assert any("Installed" in text and "onnxruntime-1.31.1" in text for text in install["bar"]), install["bar"]
+    code = (f"import sys; sys.path.insert(0, {str(packages)!r}); import onnxruntime, numpy; "
+            "print(onnxruntime.__file__, numpy.__file__, onnxruntime.get_available_providers())")
+    done = subprocess.run([install["python"], "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr  # usable by QGIS's Python, with QGIS's own NumPy
+    ort_file, numpy_file, providers = done.stdout.split(" ", 2)
+    assert ort_file.startswith(str(packages)) and not numpy_file.startswith(str(packages))
+    assert "CPUExecutionProvider" in providers
     for png in (screenshot, dialog):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000, png
 
