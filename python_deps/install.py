@@ -14,6 +14,10 @@ from .pip_command import last_error, pip_command
 from .target_folder import LOG_NAME, drop_distributions, merge, normalized, remove, staging_folder
 
 
+# pip settings a user may have in the environment that contradict ``--target`` outside a virtual environment.
+PIP_SETTINGS_IN_THE_WAY = ("PIP_TARGET", "PIP_USER", "PIP_PREFIX", "PIP_REQUIRE_VIRTUALENV")
+
+
 @dataclass
 class InstallPlan:
     python: str            # the interpreter pip runs with (QGIS's own)
@@ -86,7 +90,7 @@ def install(plan, on_line=print, cancelled=lambda: False, started=lambda process
 
 
 def _run(command, log, lines, on_line, started):
-    environment = {key: value for key, value in os.environ.items() if key not in ("PIP_TARGET", "PIP_USER")}
+    environment = {key: value for key, value in os.environ.items() if key not in PIP_SETTINGS_IN_THE_WAY}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                text=True, encoding="utf-8", errors="replace", env=environment,
                                creationflags=NO_WINDOW)

@@ -63,3 +63,12 @@ def test_no_interpreter_found_says_how_to_install_by_hand(tmp_path):
     result = install(InstallPlan("", str(tmp_path / "p"), [SMALL], [], []))
     assert not result.ok and "was not found" in result.error and f"--target {tmp_path / 'p'} {SMALL}" in result.error
     assert not (tmp_path / "p").exists()
+
+
+def test_an_interpreter_without_pip_gets_the_way_to_install_pip(tmp_path):
+    python = tmp_path / "python3"
+    python.write_text('#!/bin/sh\necho "$0: No module named pip"\nexit 1\n')
+    python.chmod(0o755)
+    result = install(InstallPlan(str(python), str(tmp_path / "p"), [SMALL], [], []), on_line=lambda line: None)
+    assert not result.ok and f"{python} has no pip" in result.error and "apt install python3-pip" in result.error
+    assert os.listdir(tmp_path / "p") == [LOG_NAME]
