@@ -1,9 +1,9 @@
 """Run inside the real QGIS desktop (``qgis --code``) by test_install_from_zip.py: install the plugin ZIP named by
-EDC_ZIP with the Plugin Manager's own *Install from ZIP* code (pyplugin_installer's installFromZipFile), then map the
-bundled sample with the bundled weights twice: first with no PyTorch anywhere (the message must name the menu
-action), then after the packages folder got what the install action would have put there (here: a .pth naming the
-developers' venv, EDC_ZIP_VENV_SITE) and the plugin added it to sys.path as the action does on success.  Writes
-what it saw to EDC_ZIP_RESULT as JSON; ends with os._exit(0)."""
+EDC_ZIP with the Plugin Manager's own *Install from ZIP* code (pyplugin_installer's installFromZipFile), then map
+EDC_ZIP_EXTENT of the bundled sample with the bundled weights twice: first with no PyTorch anywhere (the message must
+name the menu action), then after the packages folder got what the install action would have put there (here: a .pth
+naming the developers' venv, EDC_ZIP_VENV_SITE) and the plugin added it to sys.path as the action does on success.
+Writes what it saw to EDC_ZIP_RESULT as JSON; ends with os._exit(0)."""
 
 import json
 import os
@@ -30,7 +30,8 @@ try:
     state["torch_importable"] = importlib.util.find_spec("torch") is not None
     sample = os.path.join(folder, "resources", "sample")
     parameters = {"OPTICAL": os.path.join(sample, "optical.tif"), "SAR": os.path.join(sample, "sar.tif"),
-                  "DEVICE": 1, "OUTPUT": os.path.join(out, "land_cover.tif")}
+                  "DEVICE": 1, "OUTPUT": os.path.join(out, "land_cover.tif"),
+                  "EXTENT": os.environ["EDC_ZIP_EXTENT"]}  # part of the sample: the desktop test maps all of it
     try:
         processing.run("edc:segment", parameters)
         state["without_runtime"] = "ran"

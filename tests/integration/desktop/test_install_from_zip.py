@@ -37,7 +37,8 @@ def test_install_from_zip_then_map_the_sample(tmp_path):
     (tmp_path / "runtime").mkdir(mode=0o700)
     env = {key: value for key, value in os.environ.items() if key not in CLEAN}
     env.update(HOME=str(home), XDG_RUNTIME_DIR=str(tmp_path / "runtime"), EDC_ZIP=str(zip_path),
-               EDC_ZIP_OUT=str(out), EDC_ZIP_RESULT=str(result), EDC_ZIP_VENV_SITE=site)
+               EDC_ZIP_OUT=str(out), EDC_ZIP_RESULT=str(result), EDC_ZIP_VENV_SITE=site,
+               EDC_ZIP_EXTENT="601600,603520,5096800,5098720 [EPSG:32633]")  # 192 x 192 px inside the 512 x 512 sample
     command = ["xvfb-run", "-a", "-s", "-screen 0 1280x900x24", "qgis", "--nologo", "--noversioncheck", "--code",
                str(Path(__file__).with_name("qgis_zip_script.py"))]
     try:
@@ -61,5 +62,5 @@ def test_install_from_zip_then_map_the_sample(tmp_path):
     assert state["device_used"].startswith("PyTorch")
     stats = json.loads(state["class_stats"])
     assert [row["name"] for row in stats] == ["background", "flood water"], stats
-    assert stats[1]["pixels"] > 1000, stats
+    assert sum(row["pixels"] for row in stats) == 192 * 192 and stats[1]["pixels"] > 1000, stats
     assert Path(state["output"]).is_file()
