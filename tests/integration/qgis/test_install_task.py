@@ -63,7 +63,9 @@ def test_task_installs_with_progress_and_log(edc, qgis_app, tmp_path):
     assert any(m.startswith("Successfully installed tqdm-4.70.1") for m in messages)
     assert any(m.startswith("Python dependencies: installed tqdm-4.70.1") for m in messages)
     assert imports_from(target, "tqdm").startswith(str(target / "tqdm"))
-    assert "Successfully installed tqdm-4.70.1" in (target / "edc-install.log").read_text()
+    log = (target / "edc-install.log").read_text()
+    assert "-m pip install --target" in log and "Successfully installed tqdm-4.70.1" in log
+    assert sorted(os.listdir(target.parent)) == ["edc_packages"]  # no staging folder or constraints file left
 
 
 @pytest.mark.slow
