@@ -2,7 +2,7 @@
 split: every test pair of PNGs (Sentinel-2 B11/B8/B3 and Sentinel-1 VV, 256 x 256, no georeferencing) is mapped
 with the given weights and scored against its flood mask, pixels that segment() leaves nodata counted apart.
 
-    .venv/bin/python -m bench.ombria_inference [--weights resources/edc_default.pt] [--data ../shared/data/ombria]
+    .venv/bin/python -m bench.ombria_inference [--weights resources/edc_default.onnx] [--data ../shared/data/ombria]
 """
 
 import argparse
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import DEFAULT_WEIGHTS, ROOT
+from bench.common import DEFAULT_ONNX, ROOT
 
 
 def pairs(data, split="test"):
@@ -54,7 +54,7 @@ def score(weights, data, segment_pair):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    parser.add_argument("--weights", default=str(DEFAULT_ONNX))
     parser.add_argument("--data", default=str(ROOT / ".." / "shared" / "data" / "ombria"))
     args = parser.parse_args(argv)
     from model.inference import SegmentOptions, segment

@@ -1,4 +1,4 @@
-"""The optional heavy packages (PyTorch, ONNX Runtime, onnx), imported on first use with one message each that says
+"""The optional heavy packages (PyTorch, ONNX Runtime), imported on first use with one message each that says
 what needs them and how to install them."""
 
 from .errors import EDCDependencyError
@@ -27,12 +27,3 @@ def import_onnxruntime():
                                  f"'{ORT_PIP}' (or onnxruntime-gpu for NVIDIA GPUs) in the Python QGIS uses, or use "
                                  ".pt weights with PyTorch.") from None
     return onnxruntime
-
-
-def import_onnx():
-    """The ``onnx`` package, or None when it is not installed (ONNX Runtime alone can read weights too)."""
-    try:
-        import onnx
-    except ImportError:
-        return None
-    return onnx
