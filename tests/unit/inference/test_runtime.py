@@ -33,7 +33,8 @@ def test_torch_predictor_outputs(tiny_weights):
     assert out["probabilities"].shape == (2, 2, 40, 40)
     np.testing.assert_allclose(out["probabilities"].sum(1), 1, atol=1e-5)
     assert out["cloudfree"].shape == (2, 3, 40, 40) and out["reliability"].shape == (2, 1, 40, 40)
-    assert predictor.device == "PyTorch on CPU" and messages == ["Inference device: PyTorch on CPU"]
+    assert predictor.device == "PyTorch on CPU" and messages[0] == "Inference device: PyTorch on CPU"
+    assert "onnx_export tiny_edc.pt tiny_edc.onnx" in messages[1] and "faster" in messages[1]  # onnxruntime is here
     assert predictor.default_batch == 4  # BATCH_SIZE 0 (automatic) on the CPU
 
 
