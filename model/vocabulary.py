@@ -45,7 +45,7 @@ MAX_BATCH = 256
 CPU_BATCH = 4      # tiles per batch on the CPU (BATCH_SIZE 0 = automatic)
 GPU_BATCH = 8      # tiles per batch on a GPU (halved on out-of-memory)
 ONNX_CPU_BATCH = 1  # tiles per ONNX Runtime pass on the CPU, whose session is built for this fixed batch size
-SESSION_CACHE_FILES = 8  # graphs optimised for one tile shape kept in the user's cache (model/inference/session_cache.py)
+SESSION_CACHE_FILES = 8  # optimised graphs kept in the user's cache (model/inference/session_cache.py)
 
 # Outputs.
 NODATA_CLASS = 255       # land-cover GeoTIFF (Byte)
