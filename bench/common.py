@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_WEIGHTS = ROOT / "resources" / "edc_default.pt"
+DEFAULT_WEIGHTS = ROOT / "resources" / "edc_default.pt"  # the trained network, for benchmarks that need PyTorch
+DEFAULT_ONNX = ROOT / "resources" / "edc_default.onnx"  # the same network as edc:segment maps with by default
 BLOCK = 512
 
 

@@ -1,5 +1,5 @@
-"""The optional heavy packages (PyTorch, ONNX Runtime, onnx), imported on first use with one message each that says
-what needs them and how to install them: in the QGIS desktop with the plugin's menu action, elsewhere (qgis_process,
+"""The optional heavy packages (PyTorch, ONNX Runtime), imported on first use with one message each that says what
+needs them and how to install them: in the QGIS desktop with the plugin's menu action, elsewhere (qgis_process,
 scripts) with pip."""
 
 from .errors import EDCDependencyError
@@ -30,12 +30,3 @@ def import_onnxruntime():
                                  f"it with {INSTALL_ACTION_PATH}; elsewhere with '{ORT_PIP}' (or onnxruntime-gpu for "
                                  "NVIDIA GPUs) in the Python QGIS uses. Or use .pt weights with PyTorch.") from None
     return onnxruntime
-
-
-def import_onnx():
-    """The ``onnx`` package, or None when it is not installed (ONNX Runtime alone can read weights too)."""
-    try:
-        import onnx
-    except ImportError:
-        return None
-    return onnx

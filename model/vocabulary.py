@@ -28,6 +28,8 @@ NORMALIZATION_METHODS = ("percentile", "fixed")
 MAX_CLASSES = 254   # class values 0..253: 255 is the output nodata value
 MAX_BANDS = 64
 MAX_METADATA_JSON = 1 << 20  # characters of metadata JSON
+ONNX_INPUTS = ("optical", "sar")                             # the inputs of an exported network
+MODEL_OUTPUTS = ("probabilities", "cloudfree", "reliability")  # its outputs; the last two only where asked for
 
 # Band names a raster's band description may carry (lower case): a description naming one of these but not the band
 # the weights expect there is warned about; any other description ("Height", "Band 1") is not.  Aliases: the same
@@ -42,6 +44,8 @@ MIN_TILE, MAX_TILE = 32, 4096
 MAX_BATCH = 256
 CPU_BATCH = 4      # tiles per batch on the CPU (BATCH_SIZE 0 = automatic)
 GPU_BATCH = 8      # tiles per batch on a GPU (halved on out-of-memory)
+ONNX_CPU_BATCH = 1  # tiles per ONNX Runtime pass on the CPU, whose session is built for this fixed batch size
+SESSION_CACHE_FILES = 8  # optimised graphs kept in the user's cache (model/inference/session_cache.py)
 
 # Outputs.
 NODATA_CLASS = 255       # land-cover GeoTIFF (Byte)

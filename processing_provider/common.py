@@ -7,7 +7,7 @@ from ..model.vocabulary import OUTPUT_GRIDS, RESOLUTIONS, SAR_UNITS
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESOURCES = os.path.join(PLUGIN_DIR, "resources")
-DEFAULT_WEIGHTS = os.path.join(RESOURCES, "edc_default.pt")
+DEFAULT_WEIGHTS = os.path.join(RESOURCES, "edc_default.onnx")
 PROVIDER_ICON = os.path.join(RESOURCES, "icon.svg")
 SEGMENT_ICON = os.path.join(RESOURCES, "segment.svg")
 

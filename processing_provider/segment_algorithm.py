@@ -171,8 +171,8 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
             return path
         if not os.path.isfile(common.DEFAULT_WEIGHTS):
             raise QgsProcessingException(
-                "No weights file was given and the bundled default weights (resources/edc_default.pt) are not "
-                "installed; choose an EDC weights file (.pt or .onnx) in 'Weights file'.")
+                "No weights file was given and the bundled default weights (resources/edc_default.onnx) are not "
+                "installed; choose an EDC weights file (.onnx or .pt) in 'Weights file'.")
         return common.DEFAULT_WEIGHTS
 
     def _destination(self, parameters, name, label, context):

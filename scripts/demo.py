@@ -1,6 +1,6 @@
 """`make demo`: run edc:segment through qgis_process on the bundled sample scene and report what came out.
 
-Uses the trained default weights resources/edc_default.pt when they exist; otherwise writes a small randomly
+Uses the trained default weights resources/edc_default.onnx when they exist; otherwise writes a small randomly
 initialised EDC to .build/ and says plainly that the map is UNTRAINED.
 """
 
@@ -14,7 +14,7 @@ from osgeo import gdal
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "resources" / "sample"
-DEFAULT_WEIGHTS = ROOT / "resources" / "edc_default.pt"
+DEFAULT_WEIGHTS = ROOT / "resources" / "edc_default.onnx"
 gdal.UseExceptions()
 sys.path.insert(0, str(ROOT))  # the QGIS-free core, as package `model`
 
@@ -114,7 +114,7 @@ def main():
 
     print()
     if not trained:
-        print("!! UNTRAINED WEIGHTS: resources/edc_default.pt does not exist yet, so this demo used a randomly")
+        print("!! UNTRAINED WEIGHTS: resources/edc_default.onnx does not exist yet, so this demo used a randomly")
         print(f"!! initialised EDC ({weights}). The map below shows the pipeline working, NOT a meaningful result.")
     print(f"Weights:       {weights} ({'trained' if trained else 'UNTRAINED'})")
     print(f"Device:        {results['DEVICE_USED']}")

@@ -26,14 +26,17 @@ PACKAGE = "edc"
 INCLUDE = ("metadata.txt", "__init__.py", "edc_plugin.py", "LICENSE", "README.md", "model", "processing_provider",
            "python_deps", "resources", "docs")
 # Caches GDAL writes next to the sample inputs (.gitignore); truth.tif.aux.xml holds the class names and is kept.
-SKIP_FILES = {"resources/sample/optical.tif.aux.xml", "resources/sample/sar.tif.aux.xml"}
+SKIP_FILES = {"resources/sample/optical.tif.aux.xml", "resources/sample/sar.tif.aux.xml",
+              # The PyTorch copy of the default weights is for training and fine-tuning from a clone; the plugin
+              # maps with edc_default.onnx (ONNX Runtime only), and both would not fit the 25 MB limit.
+              "resources/edc_default.pt"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".part.tif")
 # What plugins.qgis.org requires (validator.py of QGIS-Django) and its size limit.
 REQUIRED_METADATA = ("name", "description", "version", "qgisMinimumVersion", "author", "email", "about", "tracker",
                      "repository")
 MAX_SIZE = 25_000_000
 # Binary files allowed in the package: the weights, the sample scene and the images of the icon and model card.
-BINARY_SUFFIXES = (".pt", ".tif", ".png", ".svg")
+BINARY_SUFFIXES = (".onnx", ".tif", ".png", ".svg")
 TEXT_SUFFIXES = (".py", ".txt", ".md", ".json", ".xml", ".qml", ".svg", ".csv", ".model3")  # checked as UTF-8
 
 

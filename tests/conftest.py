@@ -1,6 +1,7 @@
 """Shared fixtures: tiny random EDC weights shaped like the default ones, the GeoTIFF writer and synthetic pairs
 (all from ``helpers``), and the real data folder."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,13 @@ from helpers.real_inputs import SHARED_DATA
 from helpers.weights import make_weights, onnx_copy
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _session_cache(tmp_path_factory):
+    """ONNX Runtime's optimised graphs (model/inference/session_cache.py) go to a folder of this test session, not to
+    the user's cache; subprocesses (qgis_process, CLIs) inherit it."""
+    os.environ["EDC_CACHE_DIR"] = str(tmp_path_factory.mktemp("edc-cache"))
 
 
 @pytest.fixture

@@ -66,6 +66,11 @@ class SegmentOptions:
                                         f"replace the input; choose another file name for the {label} output.")
         return paths
 
+    def model_outputs(self):
+        """The network outputs this run writes: probabilities, and the cloud-free image and reliability if asked."""
+        return ("probabilities",) + (("cloudfree",) if self.cloudfree else ()) + \
+            (("reliability",) if self.reliability else ())
+
     def tiling(self, meta):
         """(tile size, overlap): the options', or the weights' where not given; EDCInputError when out of range."""
         tile = meta["tile_size"] if self.tile_size is None else self.tile_size

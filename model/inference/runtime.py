@@ -1,19 +1,23 @@
 """Inference runtimes: PyTorch for ``.pt`` weights, ONNX Runtime for ``.onnx`` weights.
 
-``load_predictor(weights, device, log)`` builds a Predictor from an opened :class:`model.weights.WeightsFile`; its
-``predict(optical, sar)`` takes float32 batches (B, C, h, w) of normalised inputs and returns numpy
-``probabilities`` (softmax), ``cloudfree`` and ``reliability``.  A GPU out-of-memory error retries the batch in
+``load_predictor(weights, device, log, outputs)`` builds a Predictor from an opened
+:class:`model.weights.WeightsFile`; its ``predict(optical, sar)`` takes float32 batches (B, C, h, w) of normalised
+inputs and returns numpy ``probabilities`` (softmax) and, where asked for (ONNX) or always (PyTorch), ``cloudfree``
+and ``reliability``.  A GPU out-of-memory error retries the batch in
 halves, then moves to the CPU with a warning.
 """
 
 import ctypes
+import importlib.util
 import sys
 
 import numpy as np
 
 from ..dependencies import import_onnxruntime, import_torch
 from ..errors import EDCInputError, EDCWeightsError, reported_as_input_error
-from ..vocabulary import CPU_BATCH, GPU_BATCH
+from ..vocabulary import CPU_BATCH, GPU_BATCH, MODEL_OUTPUTS, ONNX_CPU_BATCH
+from ..weights.onnx_proto import keep_outputs
+from .session_cache import cached_session
 
 
 def is_out_of_memory(exc):
@@ -110,51 +114,71 @@ class TorchPredictor(Predictor):
 
 
 class OnnxPredictor(Predictor):
-    def __init__(self, weights, device="auto", log=print):
+    """ONNX Runtime on the weights' graph cut down to the outputs a run writes.  On the CPU the session is built for
+    the tiles' fixed shape (one tile per pass): ONNX Runtime then folds the graph's shape arithmetic away, which
+    builds the session in about a third of the time and runs it with less than half of the nodes.  On a GPU one
+    session takes any batch and tile size."""
+
+    def __init__(self, weights, device="auto", log=print, outputs=MODEL_OUTPUTS):
         super().__init__(log)
         ort = self.ort = import_onnxruntime()
-        self.weights = weights
+        self.name = weights.name
+        self.outputs = [o for o in weights.onnx_outputs if o in outputs]
+        self.graph = (weights.onnx_bytes if len(self.outputs) == len(weights.onnx_outputs)
+                      else keep_outputs(weights.onnx_bytes, self.outputs))
+        self.sessions = {}  # tile shape (batch, height, width) -> CPU session
+        self.session = None  # the GPU session
         problem = cuda_problem(ort) if device in ("cuda", "auto") else None
         if device == "cuda" and problem:
             raise _no_cuda("ONNX Runtime", problem)
-        self.session = None
         if device in ("cuda", "auto") and not problem:
-            try:
-                self._open(["CUDAExecutionProvider", "CPUExecutionProvider"])
-            except Exception as exc:  # noqa: BLE001 - missing CUDA libraries surface here
-                if device == "cuda":
-                    raise _no_cuda("ONNX Runtime", str(exc).splitlines()[0][:200]) from None
-                self.log(f"ONNX Runtime could not start on the GPU ({str(exc).splitlines()[0][:200]}); using the CPU.")
-        if self.session is None or self.session.get_providers()[0] != "CUDAExecutionProvider":
-            if device == "cuda":
-                raise _no_cuda("ONNX Runtime", "the CUDA provider did not load")
-            if problem:
-                self.log(f"ONNX Runtime runs on the CPU: {problem}.")
-            self._open(["CPUExecutionProvider"])
-        self.on_gpu = self.session.get_providers()[0] == "CUDAExecutionProvider"
-        self.device = f"ONNX Runtime {self.session.get_providers()[0]}"
+            self._open_gpu(device)
+        if self.session is None and problem:
+            self.log(f"ONNX Runtime runs on the CPU: {problem}.")
+        self.on_gpu = self.session is not None
+        self.device = f"ONNX Runtime {'CUDAExecutionProvider' if self.on_gpu else 'CPUExecutionProvider'}"
 
-    def _open(self, providers):
+    def _open_gpu(self, device):
         try:
-            self.session = self.ort.InferenceSession(self.weights.onnx_bytes, providers=providers)
+            session = self._session(["CUDAExecutionProvider", "CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - missing CUDA libraries surface here
+            if device == "cuda":
+                raise _no_cuda("ONNX Runtime", str(exc).splitlines()[0][:200]) from None
+            self.log(f"ONNX Runtime could not start on the GPU ({str(exc).splitlines()[0][:200]}); using the CPU.")
+            return
+        if session.get_providers()[0] == "CUDAExecutionProvider":
+            self.session = session
+        elif device == "cuda":
+            raise _no_cuda("ONNX Runtime", "the CUDA provider did not load")
+
+    def _session(self, providers, shape=None):
+        """A GPU session (any shape), or with ``shape`` a CPU session for that tile shape (from the cache)."""
+        try:
+            if shape is not None:
+                return cached_session(self.ort, self.graph, shape)
+            return self.ort.InferenceSession(self.graph, providers=providers)
         except Exception as exc:  # noqa: BLE001
-            if "CPUExecutionProvider" == providers[0]:
-                raise EDCWeightsError(f"Weights file '{self.weights.name}' cannot be loaded by ONNX Runtime "
-                                      f"({str(exc).splitlines()[0][:200]}); export it again.") from None
-            raise
-        names = {i.name for i in self.session.get_inputs()}
-        if names != {"optical", "sar"}:
-            raise EDCWeightsError(f"Weights file '{self.weights.name}' has inputs {sorted(names)}, not 'optical' "
-                                  "and 'sar'; it was not exported by EDC.")
+            if providers[0] != "CPUExecutionProvider":
+                raise
+            raise EDCWeightsError(f"Weights file '{self.name}' cannot be loaded by ONNX Runtime "
+                                  f"({str(exc).splitlines()[0][:200]}); export it again.") from None
 
     def _run(self, optical, sar):
-        probs, cloudfree, reliability = self.session.run(["probabilities", "cloudfree", "reliability"],
-                                                         {"optical": optical, "sar": sar})
-        return {"probabilities": probs, "cloudfree": cloudfree, "reliability": reliability}
+        if self.on_gpu:
+            return self._outputs(self.session.run(self.outputs, {"optical": optical, "sar": sar}))
+        shape = (ONNX_CPU_BATCH,) + optical.shape[2:]
+        if shape not in self.sessions:
+            self.sessions[shape] = self._session(["CPUExecutionProvider"], shape)
+        session, step = self.sessions[shape], ONNX_CPU_BATCH
+        parts = [session.run(self.outputs, {"optical": optical[i:i + step], "sar": sar[i:i + step]})
+                 for i in range(0, len(optical), step)]
+        return self._outputs([np.concatenate(p) for p in zip(*parts)])
+
+    def _outputs(self, arrays):
+        return dict(zip(self.outputs, arrays))
 
     def _to_cpu(self):
-        self._open(["CPUExecutionProvider"])
-        self.on_gpu = False
+        self.session, self.on_gpu = None, False
         self.device = "ONNX Runtime CPUExecutionProvider (fell back from CUDA: out of GPU memory)"
 
 
@@ -173,8 +197,14 @@ def cuda_problem(ort):
     return None
 
 
-def load_predictor(weights, device="auto", log=print):
-    """A Predictor for an opened ``.pt`` (PyTorch) or ``.onnx`` (ONNX Runtime) weights file on ``device``."""
-    predictor = (OnnxPredictor if weights.is_onnx else TorchPredictor)(weights, device, log)
+def load_predictor(weights, device="auto", log=print, outputs=MODEL_OUTPUTS):
+    """A Predictor for an opened ``.pt`` (PyTorch) or ``.onnx`` (ONNX Runtime) weights file on ``device``; it computes
+    the ``outputs`` (of MODEL_OUTPUTS) asked for, or more."""
+    predictor = (OnnxPredictor(weights, device, log, outputs) if weights.is_onnx
+                 else TorchPredictor(weights, device, log))
     (log or print)(f"Inference device: {predictor.device}")
+    if not weights.is_onnx and not predictor.on_gpu and importlib.util.find_spec("onnxruntime") is not None:
+        (log or print)(f"These are PyTorch weights: exported to ONNX ('python -m model.weights.onnx_export "
+                       f"{weights.name} {weights.path.stem}.onnx') they map about 1.4x faster on the CPU "
+                       "with ONNX Runtime, which is installed here.")
     return predictor

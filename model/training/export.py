@@ -71,10 +71,12 @@ def export_weights(run, model):
                          normalization=run.norm, tile_size=opts.tile_size, overlap=opts.overlap, trained=True,
                          training=training_record(run), metrics=metrics, gsd_m=run.reader.gsd_m)
     path = Path(opts.weights_out or run.out / "model.pt")
-    save_weights(copy.deepcopy(model).half() if opts.half_weights else model, meta, path)
+    if opts.half_weights:
+        model = copy.deepcopy(model).half().float()  # the rounded weights, for the .pt and the ONNX file alike
+    save_weights(model.half() if opts.half_weights else model, meta, path)
     summary = {"weights": str(path), "metrics": metrics, "epochs_run": len(run.history)}
     if opts.onnx:
-        summary["onnx"] = str(export_onnx(model, meta, path.with_suffix(".onnx")))
+        summary["onnx"] = str(export_onnx(model.float(), meta, path.with_suffix(".onnx"), half=opts.half_weights))
     with open(run.out / "summary.json", "w") as fh:
         json.dump(summary, fh, indent=1)
     run.log(f"Weights written to {path}")

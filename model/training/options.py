@@ -48,7 +48,7 @@ class TrainOptions:
     max_samples: Optional[int] = None
     weights_out: Optional[str] = None  # default <out>/model.pt
     onnx: bool = False
-    half_weights: bool = False         # store the .pt weights as float16 (half the file size)
+    half_weights: bool = False         # store the weights as float16 (half the file size)
     tile_size: int = 256
     overlap: int = 32
     progress_bar: bool = True
@@ -98,7 +98,7 @@ HELP = {
     "max_samples": "use only the first N samples (quick trials)",
     "weights_out": "weights file to write (default <out>/model.pt)",
     "onnx": "also export <weights>.onnx",
-    "half_weights": "store the .pt weights as float16 (half the size)",
+    "half_weights": "store the weights (.pt, and the --onnx copy) as float16 (half the size)",
     "tile_size": "tile side in pixels that edc:segment uses with these weights (stored in the metadata)",
     "overlap": "overlap in pixels between those tiles (stored in the metadata)",
     "progress_bar": "show a progress bar per epoch on stderr",

@@ -3,17 +3,18 @@
 ``open_weights(path)`` reads a file once and validates it: a :class:`WeightsFile` with the metadata and, for ``.pt``,
 the state dict (memory-mapped tensors), for ``.onnx`` the model bytes that ONNX Runtime builds its session from.
 ``.pt`` files are read with ``torch.load(weights_only=True)``: nothing in them is ever unpickled as code.
-``.onnx`` files need only onnx or onnxruntime, not torch.
+``.onnx`` files need only onnxruntime, not torch (nor the onnx package).
 """
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..dependencies import import_onnx, import_onnxruntime, import_torch
+from ..dependencies import import_torch
 from ..errors import EDCWeightsError
-from ..vocabulary import WEIGHTS_SUFFIXES
+from ..vocabulary import MODEL_OUTPUTS, ONNX_INPUTS, WEIGHTS_SUFFIXES
 from .metadata import metadata_from_json, metadata_to_json, validate_metadata
+from .onnx_proto import read_onnx_header
 
 ONNX_KEY = "edc_metadata"
 
@@ -25,6 +26,7 @@ class WeightsFile:
     metadata: dict
     state: dict = None
     onnx_bytes: bytes = None
+    onnx_outputs: tuple = ()
 
     @property
     def is_onnx(self):
@@ -111,38 +113,16 @@ def _open_pt(path):
 
 
 def _open_onnx(path):
+    """Read with the few lines of protobuf in :mod:`.onnx_proto`: neither the onnx package nor an ONNX Runtime
+    session (seconds for EDC) is needed to read the metadata."""
     data = path.read_bytes()
-    onnx = import_onnx()
-    if onnx is not None:
-        try:
-            proto = onnx.load_model_from_string(data)
-        except Exception as exc:  # noqa: BLE001 - protobuf raises assorted types
-            raise _damaged(path, f"cannot be read as ONNX ({type(exc).__name__})") from None
-        if _uses_external_data(proto.graph):
-            raise _damaged(path, "points at tensor data in other files (ONNX external data)")
-        props = {p.key: p.value for p in proto.metadata_props}
-    else:  # a session built from bytes cannot reach external data files at all
-        ort = import_onnxruntime()
-        try:
-            session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001
-            raise _damaged(path, f"cannot be read as ONNX ({type(exc).__name__})") from None
-        props = session.get_modelmeta().custom_metadata_map
+    props, inputs, outputs = read_onnx_header(data, path.name)
     if ONNX_KEY not in props:
         raise _damaged(path, f"has no '{ONNX_KEY}' metadata")
-    return WeightsFile(path, _parse_metadata(path, props[ONNX_KEY]), onnx_bytes=data)
-
-
-def _uses_external_data(graph):
-    """True when a tensor of an ONNX ``graph`` or of its subgraphs keeps its data in another file (a path)."""
-    from onnx import TensorProto
-    tensors = list(graph.initializer)
-    for node in graph.node:
-        for attr in node.attribute:
-            tensors += [attr.t, *attr.tensors]
-            if any(_uses_external_data(g) for g in [attr.g, *attr.graphs]):
-                return True
-    return any(t.data_location == TensorProto.EXTERNAL for t in tensors)
+    if set(inputs) != set(ONNX_INPUTS) or "probabilities" not in outputs or not set(outputs) <= set(MODEL_OUTPUTS):
+        raise EDCWeightsError(f"Weights file '{path.name}' has inputs {inputs} and outputs {outputs}, not "
+                              f"{list(ONNX_INPUTS)} and {list(MODEL_OUTPUTS)}; it was not exported by EDC.")
+    return WeightsFile(path, _parse_metadata(path, props[ONNX_KEY]), onnx_bytes=data, onnx_outputs=tuple(outputs))
 
 
 def atomic_target(path):

@@ -22,10 +22,11 @@ def make_weights(path, n_optical=3, n_sar=1, classes=DEFAULT_CLASSES, tile_size=
     return save_weights(build_model(architecture, config), meta, path)
 
 
-def onnx_copy(pt_path, onnx_path):
-    """The network of a ``.pt`` weights file exported to ``onnx_path``; returns that path."""
+def onnx_copy(pt_path, onnx_path, half=False):
+    """The network of a ``.pt`` weights file exported to ``onnx_path`` (``half``: float16 weights); returns that
+    path."""
     from model.weights import open_weights
     from model.weights.onnx_export import export_onnx
 
     weights = open_weights(pt_path)
-    return export_onnx(weights.build_model(), weights.metadata, onnx_path)
+    return export_onnx(weights.build_model(), weights.metadata, onnx_path, half=half)

@@ -31,7 +31,7 @@ def test_zip_has_one_edc_folder_with_the_runtime_files_only(plugin_zip):
     names = zipfile.ZipFile(path).namelist()
     assert names[0] == "edc/" and all(name.startswith("edc/") for name in names)
     for required in ("metadata.txt", "__init__.py", "edc_plugin.py", "LICENSE", "README.md",
-                     "resources/edc_default.pt", "resources/sample/optical.tif", "resources/sample/sar.tif",
+                     "resources/edc_default.onnx", "resources/sample/optical.tif", "resources/sample/sar.tif",
                      "resources/MODEL_CARD.md", "resources/icon.svg", "processing_provider/segment_algorithm.py",
                      "model/inference/__init__.py"):
         assert f"edc/{required}" in names, required
@@ -41,6 +41,7 @@ def test_zip_has_one_edc_folder_with_the_runtime_files_only(plugin_zip):
         assert "__pycache__" not in parts and not name.endswith((".pyc", ".pyo")), name
         assert not any(part.startswith(".") for part in parts), name
     assert "edc/resources/sample/optical.tif.aux.xml" not in names
+    assert "edc/resources/edc_default.pt" not in names  # training copy: not needed to map, over the size limit
     assert package.check(path) == []
 
 

@@ -19,7 +19,7 @@ from osgeo import gdal
 
 gdal.UseExceptions()
 REPO = Path(__file__).resolve().parents[3]
-DEFAULT_WEIGHTS = REPO / "resources" / "edc_default.pt"
+DEFAULT_WEIGHTS = REPO / "resources" / "edc_default.onnx"
 SEN12 = "ROIs2017_winter_112_p797.tif"  # SEN12MS-CR, UTM 31N, 50.8 degrees north
 
 pytestmark = pytest.mark.real_data
@@ -46,7 +46,7 @@ def sen12(shared_data, tmp_path):
 @pytest.fixture
 def default_weights():
     if not DEFAULT_WEIGHTS.is_file():
-        pytest.skip("the trained default weights resources/edc_default.pt are not installed")
+        pytest.skip("the trained default weights resources/edc_default.onnx are not installed")
     return DEFAULT_WEIGHTS
 
 

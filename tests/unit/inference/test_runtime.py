@@ -33,7 +33,8 @@ def test_torch_predictor_outputs(tiny_weights):
     assert out["probabilities"].shape == (2, 2, 40, 40)
     np.testing.assert_allclose(out["probabilities"].sum(1), 1, atol=1e-5)
     assert out["cloudfree"].shape == (2, 3, 40, 40) and out["reliability"].shape == (2, 1, 40, 40)
-    assert predictor.device == "PyTorch on CPU" and messages == ["Inference device: PyTorch on CPU"]
+    assert predictor.device == "PyTorch on CPU" and messages[0] == "Inference device: PyTorch on CPU"
+    assert "onnx_export tiny_edc.pt tiny_edc.onnx" in messages[1] and "faster" in messages[1]  # onnxruntime is here
     assert predictor.default_batch == 4  # BATCH_SIZE 0 (automatic) on the CPU
 
 
@@ -149,3 +150,45 @@ def test_automatic_without_a_driver_stays_quiet_and_says_why(tiny_onnx, capfd, m
     assert "onnxruntime" not in printed.err.lower() and "cuda" not in printed.err.lower(), printed.err
     with pytest.raises(EDCInputError, match="no NVIDIA driver was found"):
         load_predictor(tiny_onnx, device="cuda")
+
+
+def test_onnx_computes_only_the_outputs_asked_for(tiny_onnx):
+    pytest.importorskip("onnxruntime")
+    batch = _batch(2, 48)
+    everything = load_predictor(tiny_onnx, device="cpu").predict(*batch)
+    probabilities = load_predictor(tiny_onnx, device="cpu", outputs=("probabilities",))
+    out = probabilities.predict(*batch)
+    assert list(out) == ["probabilities"]
+    np.testing.assert_allclose(out["probabilities"], everything["probabilities"], atol=1e-6)
+    both = load_predictor(tiny_onnx, device="cpu", outputs=("probabilities", "reliability")).predict(*batch)
+    assert list(both) == ["probabilities", "reliability"]
+    stacked = probabilities.stacked(batch)
+    assert stacked.shape == (2, 2, 48, 48)
+
+
+def test_onnx_on_the_cpu_takes_any_tile_shape_and_batch(tiny_onnx, tiny_weights):
+    """CPU sessions are built for one tile shape each: a run whose tiles change shape still gets right answers."""
+    pytest.importorskip("onnxruntime")
+    onnx_pred, torch_pred = load_predictor(tiny_onnx, device="cpu"), load_predictor(tiny_weights, device="cpu")
+    for n, size in ((3, 64), (1, 40), (2, 64)):
+        batch = _batch(n, size)
+        np.testing.assert_allclose(onnx_pred.predict(*batch)["probabilities"],
+                                   torch_pred.predict(*batch)["probabilities"], atol=1e-4)
+
+
+@pytest.mark.slow
+def test_half_onnx_export_is_half_the_size_and_agrees(tiny_weights, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from helpers.weights import onnx_copy
+    full, half = onnx_copy(tiny_weights, tmp_path / "full.onnx"), onnx_copy(tiny_weights, tmp_path / "half.onnx",
+                                                                             half=True)
+    assert half.stat().st_size < 0.75 * full.stat().st_size  # the tiny graph itself weighs: 0.67 here, 0.52 small
+    types = {i.data_type for i in onnx.load(str(half)).graph.initializer if np.prod(i.dims) >= 64}
+    assert types == {onnx.TensorProto.FLOAT16}
+    batch = _batch(2, 48)
+    a = load_predictor(full, device="cpu").predict(*batch)
+    b = load_predictor(half, device="cpu").predict(*batch)
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], atol=2e-2)  # random float32 weights rounded to float16
+    assert np.mean(a["probabilities"].argmax(1) == b["probabilities"].argmax(1)) > 0.99

@@ -81,7 +81,18 @@ def test_export_and_load_round_trip(m3m, tmp_path):
 def test_half_weights_are_smaller_and_load(m3m, tmp_path):
     from model.weights import open_weights
     full = train(_opts(m3m, tmp_path / "a", epochs=1, teacher_epochs=0, w_distill=0.0))
-    half = train(_opts(m3m, tmp_path / "b", epochs=1, teacher_epochs=0, w_distill=0.0, half_weights=True))
+    half = train(_opts(m3m, tmp_path / "b", epochs=1, teacher_epochs=0, w_distill=0.0, half_weights=True, onnx=True))
     assert os.path.getsize(half["weights"]) < 0.6 * os.path.getsize(full["weights"])
     model = open_weights(half["weights"]).build_model()
     assert all(p.dtype == torch.float32 for p in model.parameters())
+    # the ONNX copy holds the same float16-rounded weights (as float16) and maps like the .pt file
+    from model.inference.runtime import load_predictor
+    assert open(half["onnx"], "rb").read().count(b".float16") > 10
+    rng = np.random.default_rng(0)
+    config = model.config
+    optical = rng.random((1, config["in_optical"], 64, 64), np.float32)
+    sar = rng.random((1, config["in_sar"], 64, 64), np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(optical), torch.from_numpy(sar))["logits"].softmax(1).numpy()
+    got = load_predictor(open_weights(half["onnx"]), device="cpu", log=None).predict(optical, sar)["probabilities"]
+    np.testing.assert_allclose(got, expected, atol=5e-3)
