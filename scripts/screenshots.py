@@ -23,7 +23,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "resources" / "sample"
-WEIGHTS = ROOT / "resources" / "edc_default.pt"
+WEIGHTS = ROOT / "resources" / "edc_default.onnx"
 DESKTOP_SCRIPT = ROOT / "tests" / "integration" / "desktop" / "qgis_desktop_script.py"
 CLEAN = ("QGIS_CUSTOM_CONFIG_PATH", "QGIS_PLUGINPATH", "PYTHONPATH", "QT_QPA_PLATFORM", "DISPLAY", "VIRTUAL_ENV")
 

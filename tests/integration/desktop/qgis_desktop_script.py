@@ -1,8 +1,7 @@
 """Run inside the real QGIS desktop (``qgis --code``) by test_desktop_install.py and scripts/screenshots.py: map the
 sample scene with edc:segment as a user would from the Python console, let Processing load the output, grab the
 main window and the edc:segment dialog (EDC_DESKTOP_SCREENSHOT, EDC_DESKTOP_DIALOG_SCREENSHOT), look for the
-*Raster > EDC* menu entries and, with EDC_DESKTOP_INSTALL=1, run the plugin's install task (ONNX Runtime, no PyTorch)
-as the menu action would, and write what QGIS shows to the JSON file named by EDC_DESKTOP_RESULT.  Ends with
+*Raster > EDC* menu entries, and write what QGIS shows to the JSON file named by EDC_DESKTOP_RESULT.  Ends with
 os._exit(0), so QGIS quits without touching its settings."""
 
 import json
@@ -36,23 +35,6 @@ def grab_dialog(path, optical, sar):
     return saved
 
 
-def install_runtime(plugin, timeout=300):
-    """Start the install task as the menu action does after its question (ONNX Runtime, no PyTorch) and wait."""
-    from qgis.core import QgsApplication
-    from qgis.utils import iface
-    outcome = {}
-    task = plugin.start_install(with_torch=False, gpu=False)
-    task.done.connect(lambda result, restart: outcome.update(ok=result.ok, installed=result.installed,
-                                                             dropped=result.dropped, error=result.error,
-                                                             restart=restart, python=task.plan.python))
-    deadline = time.monotonic() + timeout
-    while plugin.install_task is not None and time.monotonic() < deadline:
-        QgsApplication.processEvents()
-        time.sleep(0.05)
-    QgsApplication.processEvents()
-    outcome["bar"] = [item.text() for item in iface.messageBar().items()]
-    return outcome
-
 RESULT = os.environ["EDC_DESKTOP_RESULT"]
 state = {"ok": False}
 try:
@@ -83,11 +65,7 @@ try:
                         "classes": [(c.value, c.label) for c in layer.renderer().classes()]
                         if layer.renderer().type() == "paletted" else []} for layer in layers]
     if iface is not None:
-        from qgis.utils import plugins
         state["menu"] = menu_entries(iface)
-        if os.environ.get("EDC_DESKTOP_INSTALL") == "1":
-            state["install"] = install_runtime(plugins["edc"])
-        iface.messageBar().clearWidgets()
         iface.setActiveLayer(QgsProject.instance().mapLayersByName(state["layers"][0]["name"])[0])
         iface.zoomToActiveLayer()
         iface.mapCanvas().refreshAllLayers()

@@ -1,6 +1,6 @@
 """The install path a desktop user takes on Debian/Ubuntu: ``make install`` into a throw-away $HOME, then the real
-``qgis`` binary (under Xvfb) loads the plugin from that profile, maps the bundled sample scene, shows both
-*Raster > EDC* entries, and its install task puts ONNX Runtime into the profile's edc_packages."""
+``qgis`` binary (under Xvfb) loads the plugin from that profile, maps the bundled sample scene with the bundled
+weights and shows both *Raster > EDC* entries.  (The install action runs for real in test_install_from_zip.py.)"""
 
 import json
 import os
@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from python_deps.interpreter import python_version
 
 REPO = Path(__file__).resolve().parents[3]
 PROFILE = Path(".local/share/QGIS/QGIS3/profiles/default")
@@ -50,9 +48,8 @@ def test_make_install_then_real_qgis_desktop_maps_the_sample(tmp_path):
     env = {key: value for key, value in os.environ.items() if key not in CLEAN}
     env.update(HOME=str(home), XDG_RUNTIME_DIR=str(tmp_path / "runtime"), EDC_DESKTOP_RESULT=str(result),
                EDC_DESKTOP_OUTPUT=str(output), EDC_DESKTOP_SAMPLE=str(REPO / "resources" / "sample"),
-               EDC_DESKTOP_WEIGHTS=str(REPO / "resources" / "edc_default.pt"),
-               EDC_DESKTOP_SCREENSHOT=str(screenshot), EDC_DESKTOP_DIALOG_SCREENSHOT=str(dialog),
-               EDC_DESKTOP_INSTALL="1")
+               EDC_DESKTOP_WEIGHTS=str(REPO / "resources" / "edc_default.onnx"),
+               EDC_DESKTOP_SCREENSHOT=str(screenshot), EDC_DESKTOP_DIALOG_SCREENSHOT=str(dialog))
     (tmp_path / "runtime").mkdir(mode=0o700)
     script = Path(__file__).with_name("qgis_desktop_script.py")
     command = ["xvfb-run", "-a", "-s", "-screen 0 1280x900x24", "qgis", "--nologo", "--noversioncheck",
@@ -70,28 +67,13 @@ def test_make_install_then_real_qgis_desktop_maps_the_sample(tmp_path):
     assert Path(state["settings_dir"]).resolve() == profile.resolve()
     assert state["plugin_active"] and state["provider"]
     assert any(str(profile / "python" / "edc_packages") in path for path in state["packages_on_path"])
-    assert state["device_used"]
+    assert state["device_used"].startswith("ONNX Runtime")
     assert len(state["layers"]) == 1, state
     layer = state["layers"][0]
     assert layer["renderer"] == "paletted"
     assert [label for _, label in layer["classes"]] == ["background", "flood water"]
     assert output.is_file() and output.stat().st_size > 0
     assert state["menu"] == ["Land cover / flood mapping (EDC)…", "Install Python dependencies…"]
-    install = state["install"]
-    assert install["ok"], install
-    assert "onnxruntime-1.31.1" in install["installed"] and "numpy" in install["dropped"]
-    assert not any(name.startswith("numpy") for name in install["installed"])
-    assert python_version(install["python"]) == sys.version_info[:2]  # QGIS's interpreter, not a PATH guess
-    packages = profile / "python" / "edc_packages"
-    assert (packages / "onnxruntime" / "__init__.py").is_file() and not (packages / "numpy").exists()
-    assert any("Installed" in text and "onnxruntime-1.31.1" in text for text in install["bar"]), install["bar"]
-    code = (f"import sys; sys.path.insert(0, {str(packages)!r}); import onnxruntime, numpy; "
-            "print(onnxruntime.__file__, numpy.__file__, onnxruntime.get_available_providers())")
-    done = subprocess.run([install["python"], "-c", code], capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr  # usable by QGIS's Python, with QGIS's own NumPy
-    ort_file, numpy_file, providers = done.stdout.split(" ", 2)
-    assert ort_file.startswith(str(packages)) and not numpy_file.startswith(str(packages))
-    assert "CPUExecutionProvider" in providers
     for png in (screenshot, dialog):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000, png
 
