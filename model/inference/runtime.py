@@ -122,10 +122,9 @@ class OnnxPredictor(Predictor):
     def __init__(self, weights, device="auto", log=print, outputs=MODEL_OUTPUTS):
         super().__init__(log)
         ort = self.ort = import_onnxruntime()
-        self.name = weights.name
+        self.name, self.weights_bytes = weights.name, weights.onnx_bytes
         self.outputs = [o for o in weights.onnx_outputs if o in outputs]
-        self.graph = (weights.onnx_bytes if len(self.outputs) == len(weights.onnx_outputs)
-                      else keep_outputs(weights.onnx_bytes, self.outputs))
+        self._graph = weights.onnx_bytes if len(self.outputs) == len(weights.onnx_outputs) else None
         self.sessions = {}  # tile shape (batch, height, width) -> CPU session
         self.session = None  # the GPU session
         problem = cuda_problem(ort) if device in ("cuda", "auto") else None
@@ -151,12 +150,18 @@ class OnnxPredictor(Predictor):
         elif device == "cuda":
             raise _no_cuda("ONNX Runtime", "the CUDA provider did not load")
 
+    def graph(self):
+        """The weights' graph cut to the outputs asked for (made once, when a session is built from it)."""
+        if self._graph is None:
+            self._graph = keep_outputs(self.weights_bytes, self.outputs)
+        return self._graph
+
     def _session(self, providers, shape=None):
         """A GPU session (any shape), or with ``shape`` a CPU session for that tile shape (from the cache)."""
         try:
             if shape is not None:
-                return cached_session(self.ort, self.graph, shape)
-            return self.ort.InferenceSession(self.graph, providers=providers)
+                return cached_session(self.ort, self.weights_bytes, self.outputs, self.graph, shape)
+            return self.ort.InferenceSession(self.graph(), providers=providers)
         except Exception as exc:  # noqa: BLE001
             if providers[0] != "CPUExecutionProvider":
                 raise

@@ -36,11 +36,12 @@ def session_options(ort, shape, level=None):
     return options
 
 
-def cached_session(ort, graph, shape):
-    """A CPU session of ``graph`` (ONNX bytes) for inputs of ``shape`` (batch, height, width), from the cache where
-    it holds this graph optimised for this shape, else built and saved there."""
-    key = hashlib.sha256(graph + repr((tuple(shape), ort.__version__)).encode()).hexdigest()[:32]
-    path = cache_dir() / f"edc-{key}.onnx"
+def cached_session(ort, weights_bytes, outputs, make_graph, shape):
+    """A CPU session for inputs of ``shape`` (batch, height, width) of the graph ``make_graph()`` (ONNX bytes: the
+    weights ``weights_bytes`` cut to ``outputs``), from the cache where it holds that graph optimised for that shape,
+    else built and saved there (the graph is only made then)."""
+    key = hashlib.sha256(weights_bytes + repr((tuple(outputs), tuple(shape), ort.__version__)).encode())
+    path = cache_dir() / f"edc-{key.hexdigest()[:32]}.onnx"
     if path.is_file():
         try:
             session = _cpu_session(ort, str(path), shape)
@@ -48,7 +49,7 @@ def cached_session(ort, graph, shape):
             return session
         except Exception:  # noqa: BLE001 - a damaged or foreign file: build again and replace it
             path.unlink(missing_ok=True)
-    return _build_and_save(ort, graph, shape, path)
+    return _build_and_save(ort, make_graph(), shape, path)
 
 
 def _cpu_session(ort, model, shape, level=None, **extra):

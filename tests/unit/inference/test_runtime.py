@@ -192,3 +192,17 @@ def test_half_onnx_export_is_half_the_size_and_agrees(tiny_weights, tmp_path):
     for key in a:
         np.testing.assert_allclose(a[key], b[key], atol=2e-2)  # random float32 weights rounded to float16
     assert np.mean(a["probabilities"].argmax(1) == b["probabilities"].argmax(1)) > 0.99
+
+
+@pytest.mark.slow
+def test_int8_onnx_export_quantises_the_matrix_products(tiny_weights, tmp_path):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from model.weights.onnx_export import main as export_main
+    export_main([str(tiny_weights), str(tmp_path / "int8.onnx"), "--int8", "--half"])
+    data = (tmp_path / "int8.onnx").read_bytes()
+    assert b"DynamicQuantizeMatMul" in data or b"MatMulInteger" in data
+    batch = _batch(2, 48)
+    a = load_predictor(tiny_weights, device="cpu").predict(*batch)["probabilities"]
+    b = load_predictor(tmp_path / "int8.onnx", device="cpu").predict(*batch)["probabilities"]
+    assert np.mean(a.argmax(1) == b.argmax(1)) > 0.98 and np.abs(a - b).max() < 0.1
