@@ -23,14 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import ROOT, bench_weights, header, make_scene, random_weights
+from bench.common import DEFAULT_ONNX, ROOT, bench_weights, header, make_scene, random_weights
 
 
 def model_only_seconds(weights, n_tiles, tile, batch_size, n_optical=3, n_sar=1, device="cpu"):
     """Time of the forward passes alone for ``n_tiles`` tiles of ``tile`` x ``tile`` in batches of ``batch_size``."""
     from model.inference.runtime import load_predictor
     from model.weights import open_weights
-    predictor = load_predictor(open_weights(weights), device=device, log=lambda m: None)
+    predictor = load_predictor(open_weights(weights), device=device, log=lambda m: None, outputs=("probabilities",))
     rng = np.random.default_rng(0)
     opt = rng.random((batch_size, n_optical, tile, tile), dtype=np.float32)
     sar = rng.random((batch_size, n_sar, tile, tile), dtype=np.float32)
@@ -77,6 +77,8 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each side of the overhead ratio")
     parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "edc-bench"))
+    parser.add_argument("--model", default=str(DEFAULT_ONNX) if DEFAULT_ONNX.exists() else None,
+                        help="weights of the overhead measurement (default: the bundled edc_default.onnx)")
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -90,7 +92,7 @@ def main(argv=None):
     print(header("pipeline", f", batch {args.batch_size}"), flush=True)
 
     if not args.skip_overhead:
-        weights = bench_weights(work, "small")
+        weights = Path(args.model) if args.model else bench_weights(work, "small")
         optical, sar = make_scene(work, args.size)
         # Warm-up on a small scene: PyTorch is imported and its kernels initialised once per QGIS session, so the
         # timed runs below measure what every later run costs.
