@@ -79,15 +79,33 @@ class Trainer:
         self.ckpt_path = self.out / "checkpoint.pt"
         sample = self._open_data()
         self.plan = phase_plan(opts)
-        from ..network import preset_config
-        from .options import net_options
-        self.config = preset_config(opts.preset, sample["optical"].shape[0], sample["sar"].shape[0],
-                                    self.num_classes, version=opts.edc_version if opts.architecture == "edc" else 1,
-                                    **net_options(opts))
+        self.config = self._network_config(sample)
         if opts.sar_width is not None:
             from ..network.config import sar_dims_for
             self.config["sar_dims"] = sar_dims_for(self.config, opts.sar_width)
         self.history, self.best, self.stopped_early, self.teacher_state = [], None, {}, None
+
+    def _network_config(self, sample):
+        """The preset's config for the data's band counts and classes, the EDC version and ``--net-options``;
+        EDCError naming an unknown key or a bad value of ``--net-options``."""
+        from ..network import preset_config
+        from ..network.config import full_config
+        from .options import net_options
+        opts = self.opts
+        version = opts.edc_version if opts.architecture == "edc" else 1
+        config = preset_config(opts.preset, sample["optical"].shape[0], sample["sar"].shape[0], self.num_classes,
+                               version=version)
+        overrides = net_options(opts)
+        unknown = sorted(set(overrides) - set(full_config(config)))
+        if unknown:
+            raise EDCError(f"--net-options: unknown network option(s) {', '.join(unknown)}; the keys are those of "
+                           "model/network/config.py (e.g. decoder, stage4, mlp_ratio).")
+        config.update(overrides)
+        try:
+            full_config(config)
+        except ValueError as exc:
+            raise EDCError(f"--net-options: {exc}.") from None
+        return config
 
     def _open_data(self):
         """Open the readers and the training / validation sets; return the first training sample."""
