@@ -180,3 +180,20 @@ def test_conv_bn_is_still_the_building_block():  # the U-Net decoder is the dens
     dense = DenseTriStream(preset_config("tiny", 3, 1, 2))
     assert isinstance(dense.decoder.reduce[0], ConvBN)
     assert set(dense.decoder.state_dict()) == set(UNetHead([16, 32, 48, 64], 2).unet.state_dict())
+
+
+def test_weights_of_a_newer_version_fail_naming_it_and_v2_weights_load(tmp_path):
+    from model.errors import EDCWeightsError
+    from model.weights import make_metadata, open_weights, save_weights
+    config = preset_config("tiny", 3, 1, 2, version=2)
+    model = build_model("edc", config)
+    meta = make_metadata("edc", config, [("background", "#d9d9d9"), ("water", "#1f78b4")], ["B11", "B8", "B3"],
+                         ["VV"])
+    path = save_weights(model, meta, tmp_path / "v2.pt")
+    assert open_weights(path).build_model().config["edc_version"] == 2
+    blob = torch.load(path, weights_only=True)
+    blob["metadata_json"] = blob["metadata_json"].replace('"edc_version": 2', '"edc_version": 3')
+    assert '"edc_version": 3' in blob["metadata_json"]
+    torch.save(blob, tmp_path / "v3.pt")
+    with pytest.raises(EDCWeightsError, match="version 3 is newer than this plugin"):
+        open_weights(tmp_path / "v3.pt").build_model()
