@@ -78,8 +78,8 @@ HELP = {
                  "0.5; 1.0 = as wide)",
     "edc_version": "EDC network version: 1 (the shipped weights' network) or 2 (U-Net decoder, padded carriers "
                    "masked, global stage 4, reliability-weighted carriers, r as gate input, MLP ratio 4)",
-    "net_options": "comma-separated key=value overrides of the network config, values as JSON (e.g. "
-                   "'decoder=\"multiscale\",mlp_ratio=2' for ablations; keys in model/network/config.py)",
+    "net_options": "comma-separated key=value overrides of the network config, values as JSON or plain text "
+                   "(e.g. decoder=multiscale,mlp_ratio=2,mask_padding=false; keys in model/network/config.py)",
     "soft_reliability": "reliability target = share of the ground signal the synthetic clouds let through (1 - "
                         "opacity, shadows and thin edges included) instead of 1 - the binary cloud mask",
     "ignore_real_clouds": "leave the real clouds of 8-bit training patches (bright grey pixels) out of the "
