@@ -126,7 +126,7 @@ def test_reliability_is_a_gate_input_in_v2_and_a_multiplier_in_v1():
 
 def test_v2_gate_starts_close_to_v1():
     dchf = DCHF(4, 4, 4, _Echo(), feedback=False, gate_input=True)
-    assert float(dchf.gate.weight[0, -1]) > 0      # higher r, more optical, from the start
+    assert float(dchf.gate.weight.detach()[0, -1]) > 0      # higher r, more optical, from the start
 
 
 def test_v2_builds_its_blocks_and_v1_configs_build_the_v1_network():
