@@ -1,8 +1,8 @@
-"""Benchmark 1 and 2: small EDC against the dense tri-stream baseline, batch 1, CPU.
+"""Benchmark 1 and 2: small EDC (network versions 1 and 2) against the dense tri-stream baseline, batch 1, CPU.
 
-Prints parameters, GFLOPs and the median forward latency of both models at 512 x 512 and 1024 x 1024, then the
-ratios the paper's claims are about.  Only ratios measured in this one run are meaningful: absolute times depend on
-the machine and on what else runs on it.
+Prints parameters, GFLOPs and the median forward latency of the models at 512 x 512 and 1024 x 1024, then, for
+each EDC version, the ratios the paper's claims are about.  Only ratios measured in this one run are meaningful:
+absolute times depend on the machine and on what else runs on it.
 
     .venv/bin/python -m bench.model_efficiency [--repeats 7] [--threads 2]
 """
@@ -19,7 +19,8 @@ import torch
 from model.network import build_model, preset_config
 from model.stats import count_flops, count_parameters, make_inputs
 
-MODELS = (("edc", "small"), ("dense_tristream", "base"))
+MODELS = (("edc", "small", 1), ("edc", "small", 2), ("dense_tristream", "base", 1))  # architecture, preset, version
+DENSE = ("dense_tristream", 1)
 SIZES = (512, 1024)
 
 
@@ -51,29 +52,36 @@ def main(argv=None):
           f"torch {torch.__version__} ({args.threads} threads), batch 1, "
           f"{args.bands[0]}+{args.bands[1]} bands, median of {args.repeats}")
     figures = {}
-    for arch, preset in MODELS:
-        model = build_model(arch, preset_config(preset, args.bands[0], args.bands[1], 2))
+    for arch, preset, version in MODELS:
+        model = build_model(arch, preset_config(preset, args.bands[0], args.bands[1], 2, version=version))
         params = count_parameters(model)
+        name = f"{arch} v{version}" if arch == "edc" else arch
         for size in SIZES:
             inputs = make_inputs(size, *args.bands)
             flops = count_flops(model, inputs)
             latency = median_latency(model, inputs, args.repeats)
-            figures[arch, size] = (params, flops, latency)
-            print(f"{arch:<16} {preset:<6} {size:>5}px  params {params / 1e6:7.3f} M  GFLOPs {flops / 1e9:8.2f}  "
+            figures[arch, version, size] = (params, flops, latency)
+            print(f"{name:<16} {preset:<6} {size:>5}px  params {params / 1e6:7.3f} M  GFLOPs {flops / 1e9:8.2f}  "
                   f"latency {latency * 1000:8.1f} ms", flush=True)
+    for arch, _, version in MODELS:
+        if arch == "edc":
+            print_ratios(figures, (arch, version), f"EDC v{version}")
 
-    edc, dense = MODELS[0][0], MODELS[1][0]
-    param_ratio = figures[edc, 512][0] / figures[dense, 512][0]
-    print(f"parameters EDC / dense: {param_ratio:.3f} (target <= 0.533): {'PASS' if param_ratio <= 0.533 else 'MISS'}")
+
+def print_ratios(figures, edc, label):
+    """The claims' ratios of one EDC version against the dense base model."""
+    param_ratio = figures[(*edc, 512)][0] / figures[(*DENSE, 512)][0]
+    print(f"parameters {label} / dense: {param_ratio:.3f} (target <= 0.533): "
+          f"{'PASS' if param_ratio <= 0.533 else 'MISS'}")
     speedups = {}
     for size in SIZES:
-        speedups[size] = figures[dense, size][2] / figures[edc, size][2]
-        flop_ratio = figures[dense, size][1] / figures[edc, size][1]
-        print(f"speed-up EDC vs dense at {size}: {speedups[size]:.2f}x (GFLOPs ratio {flop_ratio:.2f}x)")
+        speedups[size] = figures[(*DENSE, size)][2] / figures[(*edc, size)][2]
+        flop_ratio = figures[(*DENSE, size)][1] / figures[(*edc, size)][1]
+        print(f"speed-up {label} vs dense at {size}: {speedups[size]:.2f}x (GFLOPs ratio {flop_ratio:.2f}x)")
     print(f"speed-up at 512 >= 1.98x: {'PASS' if speedups[512] >= 1.98 else 'MISS'}; "
           f"larger at 1024: {'PASS' if speedups[1024] > speedups[512] else 'MISS'}")
-    scaling = figures[edc, 1024][2] / figures[edc, 512][2]
-    print(f"EDC latency 1024 / 512: {scaling:.2f} (4x the pixels; target <= 4.5): "
+    scaling = figures[(*edc, 1024)][2] / figures[(*edc, 512)][2]
+    print(f"{label} latency 1024 / 512: {scaling:.2f} (4x the pixels; target <= 4.5): "
           f"{'PASS' if scaling <= 4.5 else 'MISS'}")
 
 

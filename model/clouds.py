@@ -22,8 +22,11 @@ def fractal_noise(shape, rng, beta=2.4):
     return (noise - noise.mean()) / (noise.std() + 1e-12)
 
 
-def add_clouds(image, rng, coverage=None, thin_probability=0.35, shadows=True, value_max=None):
-    """Cover ``image`` (C, H, W raw values) with clouds; return (cloudy float32, mask bool (H, W)).
+def add_clouds(image, rng, coverage=None, thin_probability=0.35, shadows=True, value_max=None, transmission=False):
+    """Cover ``image`` (C, H, W raw values) with clouds; return (cloudy float32, mask bool (H, W)), and with
+    ``transmission`` also the share of the ground signal that reaches the sensor (H, W) float32: 1 on clear ground,
+    (1 - opacity) under cloud, darkened by the shadows (the soft reliability target of EDC v2).  The random draws
+    are the same either way.
 
     ``coverage``: fraction of pixels under cloud (random in 0.05..0.7 when None).  Thick clouds are near-opaque,
     thin ones semi-transparent (35-70%); both have soft fractal edges.  Shadows (not part of the mask) darken the
@@ -34,7 +37,8 @@ def add_clouds(image, rng, coverage=None, thin_probability=0.35, shadows=True, v
     if coverage is None:
         coverage = rng.uniform(0.05, 0.7)
     if coverage <= 0:
-        return image.copy(), np.zeros((h, w), bool)
+        clear = (image.copy(), np.zeros((h, w), bool))
+        return clear + (np.ones((h, w), np.float32),) if transmission else clear
     noise = fractal_noise((h, w), rng, beta=rng.uniform(2.2, 3.0))
     threshold = np.quantile(noise, 1.0 - min(coverage, 1.0)) if coverage < 1 else -np.inf
     mask = noise >= threshold
@@ -50,7 +54,7 @@ def add_clouds(image, rng, coverage=None, thin_probability=0.35, shadows=True, v
         bright = np.maximum(bright, 0.85 * value_max)
     cloud_value = (bright * rng.uniform(1.0, 1.2) * rng.uniform(0.9, 1.0, size=bright.shape)).astype(np.float32)
 
-    ground = image
+    ground, shadow = image, 0.0
     if shadows and not thin:
         angle = rng.uniform(0, 2 * np.pi)
         dist = rng.uniform(0.03, 0.12) * max(h, w)
@@ -60,6 +64,9 @@ def add_clouds(image, rng, coverage=None, thin_probability=0.35, shadows=True, v
     cloudy = ground * (1.0 - opacity)[None] + cloud_value[:, None, None] * opacity[None]
     if value_max is not None:
         cloudy = np.clip(cloudy, 0, value_max)
+    if transmission:
+        passed = ((1.0 - opacity) * (1.0 - shadow)).astype(np.float32)
+        return cloudy.astype(np.float32), mask, passed
     return cloudy.astype(np.float32), mask
 
 

@@ -20,7 +20,7 @@ from .metrics import SUBSETS, confusion, evaluate_model, focus, scores
 from .plots import plot_iou_vs_cloud, plot_seed_summary
 
 __all__ = ["SUBSETS", "benchmark", "benchmark_table", "cloudy_patches", "confusion", "evaluate_model",
-           "evaluate_weights", "main", "scores", "seed_summary"]
+           "evaluate_weights", "main", "paired_difference", "scores", "seed_summary"]
 
 
 def evaluate_weights(weights, dataset, data, split="test", coverage=None, device="cpu", batch_size=4, seed=1234,
@@ -98,16 +98,63 @@ def benchmark_table(result, focus_class=None):
     return "\n".join(lines) + "\n"
 
 
+# two-sided 95 % quantile of Student's t, by degrees of freedom (a normal 1.96 beyond the table)
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086)
+
+
+def _run_seed(name):
+    """(model, seed) of a run named ``<model>_s<N>`` (or ``<model>``: seed 0)."""
+    import re
+    match = re.fullmatch(r"(.+?)_s(\d+)", name)
+    return (match.group(1), int(match.group(2))) if match else (name, 0)
+
+
+def paired_difference(results, model_a, model_b, focus_class=None):
+    """Per-seed difference ``model_a - model_b`` in every setting, over the seeds both models have: returns
+    (markdown table, {setting: {"seeds", "differences", "mean", "ci95"}}); the interval is mean ± t(0.975, n-1) x
+    standard error (none with one seed)."""
+    per_seed = {}
+    for result in results:
+        for name, rows in result["models"].items():
+            model, seed = _run_seed(name)
+            for setting, r in rows.items():
+                per_seed.setdefault(model, {}).setdefault(setting, {})[seed] = focus(r["all"], focus_class)
+    for model in (model_a, model_b):
+        if model not in per_seed:
+            raise ValueError(f"no runs of model '{model}' (runs are named <model>_s<N>)")
+    out = {}
+    for setting, a in per_seed[model_a].items():
+        b = per_seed[model_b].get(setting, {})
+        seeds = sorted(set(a) & set(b))
+        if not seeds:
+            continue
+        d = np.array([a[s] - b[s] for s in seeds], np.float64)
+        half = None
+        if len(d) > 1:
+            df = len(d) - 1
+            half = (T975[df - 1] if df <= len(T975) else 1.96) * d.std(ddof=1) / np.sqrt(len(d))
+        out[setting] = {"seeds": seeds, "differences": d.tolist(), "mean": float(d.mean()),
+                        "ci95": None if half is None else [float(d.mean() - half), float(d.mean() + half)]}
+    if not out:
+        raise ValueError(f"models '{model_a}' and '{model_b}' share no seed")
+    what = f"{focus_class} IoU" if focus_class else "mIoU"
+    lines = [f"| {model_a} - {model_b} ({what}) | seeds | per seed | mean | 95 % CI |", "|---" * 5 + "|"]
+    for setting, r in out.items():
+        ci = "-" if r["ci95"] is None else f"{r['ci95'][0]:+.3f} .. {r['ci95'][1]:+.3f}"
+        lines.append(f"| {setting} | {','.join(map(str, r['seeds']))} | "
+                     f"{' / '.join(f'{v:+.3f}' for v in r['differences'])} | {r['mean']:+.3f} | {ci} |")
+    return "\n".join(lines) + "\n", out
+
+
 def seed_summary(results, focus_class=None):
     """Markdown table over several benchmark results: runs named ``<model>_s<N>`` (or ``<model>``, seed 0) are
     grouped by model; each cell is the mean and, with two or more seeds, the sample standard deviation and the
     range.  Returns (table, {model: {setting: [value per seed]}})."""
-    import re
     values, seeds = {}, {}
     for result in results:
         for name, rows in result["models"].items():
-            match = re.fullmatch(r"(.+?)_s(\d+)", name)
-            model, seed = (match.group(1), int(match.group(2))) if match else (name, 0)
+            model, seed = _run_seed(name)
             if seed in seeds.setdefault(model, set()):
                 raise ValueError(f"run '{name}' appears twice (seed {seed} of '{model}')")
             seeds[model].add(seed)
@@ -148,6 +195,9 @@ def build_parser():
                         help="instead of evaluating: mean and spread over seeds of earlier --benchmark results "
                              "(runs named <model>_s<N> are seed N of <model>)")
     parser.add_argument("--plot", metavar="PNG", help="with --seed-summary: plot IoU against cloud cover here")
+    parser.add_argument("--paired", nargs=2, metavar=("MODEL_A", "MODEL_B"),
+                        help="with --seed-summary: also the per-seed difference MODEL_A - MODEL_B, its mean and 95%% "
+                             "confidence interval (t distribution over the shared seeds)")
     return parser
 
 
@@ -156,12 +206,18 @@ def _summarise_seeds(args):
         results = [json.loads(open(path).read()) for path in args.seed_summary]
         table, values = seed_summary(results, args.focus_class)
         print(table)
+        paired = None
+        if args.paired:
+            paired_table, paired = paired_difference(results, *args.paired, args.focus_class)
+            print(paired_table)
         if args.plot:
             plot_seed_summary(values, args.plot, args.focus_class)
         if args.json:
+            summary = {"focus": args.focus_class or "miou", "sources": args.seed_summary, "values_per_seed": values}
+            if paired is not None:
+                summary["paired_difference"] = {"models": list(args.paired), "settings": paired}
             with open(args.json, "w") as fh:
-                json.dump({"focus": args.focus_class or "miou", "sources": args.seed_summary,
-                           "values_per_seed": values}, fh, indent=1)
+                json.dump(summary, fh, indent=1)
     except (OSError, ValueError, KeyError, StopIteration) as exc:
         print(f"error: cannot summarise {' '.join(args.seed_summary)}: {exc}; give benchmark.json files "
               "written by --benchmark.", file=sys.stderr)

@@ -6,6 +6,18 @@
   window side (carriers**2 per window).
 - cloud_removal: False builds the distillation teacher (no cloud-removal head; ``cloudfree`` echoes the input).
 
+EDC network versions (``edc_version``; files without the key are version 1, and every switch below then has its v1
+value, so older weights build exactly as before).  Version 2 (``V2_OPTIONS``) changes, each switchable for ablations:
+- decoder: "multiscale" (v1: light head, every stage projected to ``decoder_dim``) or "unet" (v2: full-width skips
+  from the fusion stream, as the dense baseline's decoder);
+- mask_padding: v2 removes carrier tokens that cover only window padding from attention, in every stream;
+- stage4: "carrier" (v1) or "global" (v2: plain global attention over the stride-32 tokens; carriers at stage 3 only);
+- reliability: "bias" (v1: plain carrier averages, log r key bias) or "pooled" (v2: r-weighted carrier pooling and a
+  learnt per-head scale on log r);
+- gate: "product" (v1: m = r * g) or "input" (v2: r is an input of the gate, m = g(optical, SAR, r));
+- mlp_ratio (v2: 4), drop_path (stochastic depth rate at the attention stages), layer_scale (initial branch scale,
+  0 = none).
+
 Baselines read the same keys (single-stream models use ``dims``; the dense tri-stream uses ``dims`` for all three
 encoders).  The efficiency comparison (model/stats.py) sets EDC-small against the dense tri-stream built from the
 ``base`` preset, i.e. with EDC-base widths 64-128-256-512 and depths 2-2-6-2, a typical "previous best" size.
@@ -25,11 +37,27 @@ PRESETS = {
 }
 
 
-def preset_config(name, in_optical, in_sar, num_classes, **overrides):
-    """A full build_model config: preset ``name`` plus the input band counts and number of classes."""
+EDC_VERSIONS = (1, 2)
+# every version switch with its v1 value (what a file without the key means)
+V1_OPTIONS = {"edc_version": 1, "decoder": "multiscale", "mask_padding": False, "stage4": "carrier",
+              "reliability": "bias", "gate": "product", "drop_path": 0.0, "layer_scale": 0.0}
+V2_OPTIONS = {"edc_version": 2, "decoder": "unet", "mask_padding": True, "stage4": "global", "reliability": "pooled",
+              "gate": "input", "mlp_ratio": 4.0, "drop_path": 0.0, "layer_scale": 0.0}
+CHOICES = {"decoder": ("multiscale", "unet"), "stage4": ("carrier", "global"), "reliability": ("bias", "pooled"),
+           "gate": ("product", "input")}
+
+
+def preset_config(name, in_optical, in_sar, num_classes, version=1, **overrides):
+    """A full build_model config: preset ``name`` plus the input band counts and number of classes; ``version`` 2
+    adds the EDC v2 options (``V2_OPTIONS``; baselines ignore them)."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    if version not in EDC_VERSIONS:
+        raise ValueError(f"unknown EDC network version {version!r}; this plugin builds versions "
+                         f"{', '.join(map(str, EDC_VERSIONS))}")
     config = copy.deepcopy(PRESETS[name])
+    if version == 2:
+        config.update(V2_OPTIONS)
     config.update(preset=name, in_optical=int(in_optical), in_sar=int(in_sar), num_classes=int(num_classes),
                   cloud_removal=True)
     config.update(overrides)
@@ -56,8 +84,15 @@ def full_config(config):
     base = copy.deepcopy(PRESETS[config.get("preset", "small")] if config.get("preset") in PRESETS
                          else PRESETS["small"])
     base.update(cloud_removal=True)
+    base.update(V1_OPTIONS)
     base.update(config)
     for key in ("in_optical", "in_sar", "num_classes"):
         if key not in base:
             raise ValueError(f"model config lacks {key!r}")
+    if base["edc_version"] not in EDC_VERSIONS:
+        raise ValueError(f"EDC network version {base['edc_version']!r} is newer than this plugin, which builds "
+                         f"versions {', '.join(map(str, EDC_VERSIONS))}; update the plugin to use these weights")
+    for key, choices in CHOICES.items():
+        if base[key] not in choices:
+            raise ValueError(f"config {key!r} is {base[key]!r}; choose one of {', '.join(choices)}")
     return base

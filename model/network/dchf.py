@@ -3,8 +3,9 @@
 1. Project optical and SAR features to a shared space (1x1 conv + BN each).
 2. Discrepancy: per-pixel squared difference of the projections; a small conv head turns it into a reliability map
    r in (0, 1) (low where optical disagrees with SAR, as under clouds).
-3. Local part: a pixel gate g decides the optical/SAR mix; r scales it (m = r * g), so unreliable optical evidence
-   is replaced by SAR; the mix is fused with the previous fusion state.
+3. Local part: a pixel gate g decides the optical/SAR mix; in v1 r scales it (m = r * g), so unreliable optical
+   evidence is replaced by SAR; in v2 (``gate_input``) r is one of the gate's inputs (m = g(optical, SAR, r)), so
+   thin cloud need not switch to SAR; the mix is fused with the previous fusion state.
 4. Global part: the fusion stream's stage body runs on the local fusion with r; at attention stages its carrier
    tokens carry pooled r and log r biases their attention logits (see carrier_attention.py).
 5. Gated residual feedback: the fused features flow back into both streams (value * sigmoid(gate)), except after
@@ -15,6 +16,8 @@ import torch
 from torch import nn
 
 from .layers import ConvBN
+
+GATE_R_WEIGHT = 4.0  # v2: initial weight of r in the gate (r = 1 -> sigmoid(2), r = 0 -> sigmoid(-2))
 
 
 class Feedback(nn.Module):
@@ -34,12 +37,17 @@ class Feedback(nn.Module):
 class DCHF(nn.Module):
     """Fuse one stage.  ``forward(opt, sar, prev, fusion_body) -> fused, reliability, opt, sar``."""
 
-    def __init__(self, opt_dim, sar_dim, dim, fusion_body, feedback=True):
+    def __init__(self, opt_dim, sar_dim, dim, fusion_body, feedback=True, gate_input=False):
         super().__init__()
         self.proj_opt, self.proj_sar = ConvBN(opt_dim, dim), ConvBN(sar_dim, dim)
         self.reliability = nn.Sequential(ConvBN(dim, dim, 3, groups=dim, act=True), nn.Conv2d(dim, 1, 1))
         nn.init.constant_(self.reliability[1].bias, 2.0)  # start trusting optical (r ~ 0.88)
-        self.gate = nn.Conv2d(2 * dim, 1, 1)
+        self.gate_input = bool(gate_input)
+        self.gate = nn.Conv2d(2 * dim + int(self.gate_input), 1, 1)
+        if self.gate_input:  # start close to v1's r * g: high r opens the gate to optical, low r closes it
+            with torch.no_grad():
+                self.gate.weight[:, -1] = GATE_R_WEIGHT
+                self.gate.bias.fill_(-GATE_R_WEIGHT / 2)
         self.fuse = ConvBN(2 * dim, dim)
         self.body = fusion_body
         # the last stage has no later stage to feed back into
@@ -49,7 +57,10 @@ class DCHF(nn.Module):
     def forward(self, opt, sar, prev=None):
         po, ps = self.proj_opt(opt), self.proj_sar(sar)
         r = torch.sigmoid(self.reliability((po - ps) ** 2))
-        m = r * torch.sigmoid(self.gate(torch.cat([po, ps], 1)))
+        if self.gate_input:
+            m = torch.sigmoid(self.gate(torch.cat([po, ps, r], 1)))
+        else:
+            m = r * torch.sigmoid(self.gate(torch.cat([po, ps], 1)))
         local = m * po + (1.0 - m) * ps
         prev = local if prev is None else prev
         fused = self.body(prev + self.fuse(torch.cat([local, prev], 1)), reliability=r)

@@ -1,4 +1,4 @@
-"""EDC: tri-stream carrier-token encoder with DCHF fusion, multi-scale decoder and cloud-removal head.
+"""EDC: tri-stream carrier-token encoder with DCHF fusion, decoder and cloud-removal head (v1 and v2: config.py).
 
     optical --Stream--+                         +--> decoder --> logits
                       +-- DCHF (every stage) ---+
@@ -12,7 +12,7 @@ from torch import nn
 from .cloud_removal import CloudRemovalHead
 from .config import full_config
 from .dchf import DCHF
-from .decoder import MultiScaleDecoder
+from .decoder import MultiScaleDecoder, UNetHead
 from .layers import downsample, pad_to_multiple, upsample_to
 from .stream import Stream, make_body
 
@@ -29,16 +29,21 @@ class EDC(nn.Module):
         self.optical = Stream(c["in_optical"], dims, c)
         self.sar = Stream(c["in_sar"], sar_dims, c)
         self.fusion_down = nn.ModuleList([downsample(dims[i], dims[i + 1]) for i in range(3)])
-        self.dchf = nn.ModuleList([DCHF(dims[i], sar_dims[i], dims[i], make_body(c, i, dims[i]), i < 3)
-                                   for i in range(4)])
-        self.decoder = MultiScaleDecoder(dims, c["decoder_dim"], c["num_classes"])
-        self.cloud_removal = (CloudRemovalHead(dims[0], c["decoder_dim"], c["in_optical"])
-                              if c["cloud_removal"] else None)
+        self.dchf = nn.ModuleList([DCHF(dims[i], sar_dims[i], dims[i], make_body(c, i, dims[i]), i < 3,
+                                        gate_input=c["gate"] == "input") for i in range(4)])
+        if c["decoder"] == "unet":
+            self.decoder = UNetHead(dims, c["num_classes"])
+            self.cloud_removal = (CloudRemovalHead(dims[0], dims[0], c["in_optical"], c["decoder_dim"])
+                                  if c["cloud_removal"] else None)
+        else:
+            self.decoder = MultiScaleDecoder(dims, c["decoder_dim"], c["num_classes"])
+            self.cloud_removal = (CloudRemovalHead(dims[0], c["decoder_dim"], c["in_optical"])
+                                  if c["cloud_removal"] else None)
 
     def forward(self, optical, sar, return_features=False):
         """Dict of logits (B,K,H,W), cloudfree (B,Co,H,W), reliability (B,1,H,W); with ``return_features`` also
-        features (decoder output, B x decoder_dim at stride 4 of the input padded to a multiple of 32),
-        fused (the four fusion-stream maps) and reliability_stages (the four DCHF maps r)."""
+        features (decoder output, B x decoder_dim (v1) or dims[0] (v2) at stride 4 of the input padded to a
+        multiple of 32), fused (the four fusion-stream maps) and reliability_stages (the four DCHF maps r)."""
         h, w = optical.shape[-2:]
         optical = pad_to_multiple(optical, STRIDE, "replicate")
         sar = pad_to_multiple(sar, STRIDE, "replicate")

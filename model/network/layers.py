@@ -1,5 +1,6 @@
 """Small building blocks shared by every network in this package."""
 
+import torch
 import torch.nn.functional as F
 from torch import nn
 
@@ -39,6 +40,22 @@ def stem(cin, cout):
                                                                                         stride=2))
 
 
+class DropPath(nn.Module):
+    """Stochastic depth: in training, drop a residual branch for a random ``rate`` of the samples (and rescale the
+    others); the identity at inference."""
+
+    def __init__(self, rate=0.0):
+        super().__init__()
+        self.rate = float(rate)
+
+    def forward(self, x):
+        if not self.training or self.rate <= 0.0:
+            return x
+        keep = 1.0 - self.rate
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+        return x * mask / keep
+
+
 class Mlp(nn.Sequential):
     def __init__(self, dim, ratio=2.0):
         hidden = int(dim * ratio)
@@ -46,7 +63,8 @@ class Mlp(nn.Sequential):
 
 
 class Attention(nn.Module):
-    """Multi-head self-attention over tokens (B, N, C) with an optional additive per-key bias (B, N).
+    """Multi-head self-attention over tokens (B, N, C) with an optional additive per-key bias (B, N), or per head
+    and key (B, heads, N).
 
     The bias is where reliability (log r) and padding masks enter.  Set ``keep_attention = True`` to store the last
     attention probabilities in ``last_attention`` (B, heads, N, N) for inspection in tests.
@@ -64,7 +82,12 @@ class Attention(nn.Module):
     def forward(self, x, key_bias=None):
         b, n, c = x.shape
         q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
-        mask = None if key_bias is None else key_bias[:, None, None, :].to(q.dtype)
+        if key_bias is None:
+            mask = None
+        elif key_bias.dim() == 3:  # per head
+            mask = key_bias[:, :, None, :].to(q.dtype)
+        else:
+            mask = key_bias[:, None, None, :].to(q.dtype)
         if self.keep_attention:
             logits = (q @ k.transpose(-2, -1)) * (q.shape[-1] ** -0.5)
             if mask is not None:
@@ -78,17 +101,26 @@ class Attention(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    """Pre-norm transformer block (attention + MLP)."""
+    """Pre-norm transformer block (attention + MLP).  EDC v2 options: ``drop_path`` (stochastic depth rate of both
+    branches) and ``layer_scale`` (initial value of learnt per-channel branch scales; 0 = none)."""
 
-    def __init__(self, dim, heads, mlp_ratio=2.0):
+    def __init__(self, dim, heads, mlp_ratio=2.0, drop_path=0.0, layer_scale=0.0):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.attn = Attention(dim, heads)
         self.mlp = Mlp(dim, mlp_ratio)
+        self.drop = DropPath(drop_path)
+        if layer_scale:
+            self.gamma1 = nn.Parameter(torch.full((dim,), float(layer_scale)))
+            self.gamma2 = nn.Parameter(torch.full((dim,), float(layer_scale)))
+        else:
+            self.gamma1 = self.gamma2 = None
 
     def forward(self, x, key_bias=None):
-        x = x + self.attn(self.norm1(x), key_bias)
-        return x + self.mlp(self.norm2(x))
+        a = self.attn(self.norm1(x), key_bias)
+        x = x + self.drop(a if self.gamma1 is None else self.gamma1 * a)
+        m = self.mlp(self.norm2(x))
+        return x + self.drop(m if self.gamma2 is None else self.gamma2 * m)
 
 
 class AttentionCounter:

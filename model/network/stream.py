@@ -2,18 +2,24 @@
 
 from torch import nn
 
-from .carrier_attention import CarrierStage
+from .carrier_attention import CarrierStage, GlobalStage
 from .conv_stage import ConvBody
 from .layers import downsample, stem
 
 
 def make_body(config, stage, dim):
-    """Stage body: convolutional at stages 0-1, carrier-token attention at stages 2-3."""
+    """Stage body: convolutional at stages 0-1, carrier-token attention at stage 2 and at stage 3 (v1) or global
+    attention at stage 3 (``stage4: "global"``, v2).  The v2 switches are described in config.py."""
     depth = config["depths"][stage]
     if stage < 2:
         return ConvBody(dim, depth)
-    return CarrierStage(dim, depth, config["heads"][stage - 2], config["window"][stage - 2], config["carriers"],
-                        config["mlp_ratio"])
+    heads = config["heads"][stage - 2]
+    common = dict(mlp_ratio=config["mlp_ratio"], pooled_reliability=config["reliability"] == "pooled",
+                  drop_path=config["drop_path"], layer_scale=config["layer_scale"])
+    if stage == 3 and config["stage4"] == "global":
+        return GlobalStage(dim, depth, heads, **common)
+    return CarrierStage(dim, depth, heads, config["window"][stage - 2], config["carriers"],
+                        mask_padding=config["mask_padding"], **common)
 
 
 class Stream(nn.Module):

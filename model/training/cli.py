@@ -12,7 +12,7 @@ import sys
 from ..errors import EDCError
 from .options import HELP, TrainOptions
 
-INT_OPTIONS = ("teacher_epochs", "max_samples", "threads", "crop")   # Optional[int]: None by default
+INT_OPTIONS = ("teacher_epochs", "max_samples", "threads", "crop", "edc_version")   # Optional[int]: None by default
 FLOAT_OPTIONS = ("time_limit", "sar_width")                          # Optional[float]: None by default
 
 DESCRIPTION = "Train EDC or a baseline on a dataset folder and export weights usable by edc:segment."

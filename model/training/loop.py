@@ -79,13 +79,33 @@ class Trainer:
         self.ckpt_path = self.out / "checkpoint.pt"
         sample = self._open_data()
         self.plan = phase_plan(opts)
-        from ..network import preset_config
-        self.config = preset_config(opts.preset, sample["optical"].shape[0], sample["sar"].shape[0],
-                                    self.num_classes)
+        self.config = self._network_config(sample)
         if opts.sar_width is not None:
             from ..network.config import sar_dims_for
             self.config["sar_dims"] = sar_dims_for(self.config, opts.sar_width)
         self.history, self.best, self.stopped_early, self.teacher_state = [], None, {}, None
+
+    def _network_config(self, sample):
+        """The preset's config for the data's band counts and classes, the EDC version and ``--net-options``;
+        EDCError naming an unknown key or a bad value of ``--net-options``."""
+        from ..network import preset_config
+        from ..network.config import full_config
+        from .options import net_options
+        opts = self.opts
+        version = opts.edc_version if opts.architecture == "edc" else 1
+        config = preset_config(opts.preset, sample["optical"].shape[0], sample["sar"].shape[0], self.num_classes,
+                               version=version)
+        overrides = net_options(opts)
+        unknown = sorted(set(overrides) - set(full_config(config)))
+        if unknown:
+            raise EDCError(f"--net-options: unknown network option(s) {', '.join(unknown)}; the keys are those of "
+                           "model/network/config.py (e.g. decoder, stage4, mlp_ratio).")
+        config.update(overrides)
+        try:
+            full_config(config)
+        except ValueError as exc:
+            raise EDCError(f"--net-options: {exc}.") from None
+        return config
 
     def _open_data(self):
         """Open the readers and the training / validation sets; return the first training sample."""
@@ -100,7 +120,8 @@ class Trainer:
         self.coverage_range = (0.05, opts.max_cloud_coverage)
         self.train_set = TrainingSet(self.reader, self.norm, train_idx, crop=opts.crop, augment=True,
                                      cloud_probability=opts.cloud_probability, seed=opts.seed,
-                                     coverage_range=self.coverage_range)
+                                     coverage_range=self.coverage_range, soft_reliability=opts.soft_reliability,
+                                     ignore_real_clouds=opts.ignore_real_clouds)
         self.val_set = None if val_reader is None else TrainingSet(
             val_reader, self.norm, val_idx, cloud_probability=opts.cloud_probability, seed=opts.seed + 1,
             coverage_range=self.coverage_range)
@@ -139,9 +160,14 @@ class Trainer:
             teacher = self._build("teacher")
             teacher.load_state_dict(self.teacher_state)
             teacher.eval().requires_grad_(False)
+            if opts.init_from_teacher:  # every teacher tensor; the cloud-removal head starts fresh
+                missing, unexpected = model.load_state_dict(self.teacher_state, strict=False)
+                if unexpected or any(not k.startswith("cloud_removal.") for k in missing):
+                    raise EDCError("--init-from-teacher: the teacher and student networks differ "
+                                   f"({', '.join((unexpected + missing)[:3])}).")
         loss_fn = EDCLoss(ce=opts.w_ce, cloud=0.0, distill=0.0) if name == "teacher" else \
             EDCLoss(opts.w_ce, opts.w_cloud, opts.w_distill if teacher is not None else 0.0, opts.cloudy_weight,
-                    reliability=opts.w_reliability)
+                    reliability=opts.w_reliability, distill_cloudy=opts.distill_cloudy)
         optimizer = torch.optim.AdamW(model.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
         steps = max(1, len(self.dist.shard(list(range(len(self.train_set))))) // opts.batch_size)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule(steps * epochs))

@@ -25,6 +25,8 @@ class TrainOptions:
     architecture: str = "edc"
     preset: str = "small"
     sar_width: Optional[float] = None   # EDC: SAR stream width / optical width (default: the preset's, 0.5)
+    edc_version: int = 1                # EDC network version (model/network/config.py)
+    net_options: Optional[str] = None   # comma-separated key=value overrides of the network config
     epochs: int = 10
     teacher_epochs: Optional[int] = None  # default: half of --epochs (0 when distillation is off)
     batch_size: int = 8
@@ -40,6 +42,10 @@ class TrainOptions:
     w_distill: float = 0.5
     cloudy_weight: float = 4.0
     w_reliability: float = 0.5          # our addition: supervise the DCHF reliability maps with the cloud mask
+    soft_reliability: bool = False      # v2 recipe: reliability target = synthetic clouds' transmission
+    ignore_real_clouds: bool = False    # v2 recipe: real clouds of training patches out of 3 losses
+    init_from_teacher: bool = False     # v2 recipe: the student starts from the teacher's weights
+    distill_cloudy: float = 0.0         # weight of cloudy pixels in the distillation term (clear pixels: 1)
     normalization: str = "percentile"  # percentile (robust per image, 2-98 %)
     device: str = "auto"
     amp: bool = True
@@ -70,6 +76,16 @@ HELP = {
     "preset": f"model size: {_one_of(PRESET_NAMES)}",
     "sar_width": "EDC only: width of the SAR stream as a fraction of the optical stream's (default: the preset's "
                  "0.5; 1.0 = as wide)",
+    "edc_version": "EDC network version: 1 (the shipped weights' network) or 2 (U-Net decoder, padded carriers "
+                   "masked, global stage 4, reliability-weighted carriers, r as gate input, MLP ratio 4)",
+    "net_options": "comma-separated key=value overrides of the network config, values as JSON or plain text "
+                   "(e.g. decoder=multiscale,mlp_ratio=2,mask_padding=false; keys in model/network/config.py)",
+    "soft_reliability": "reliability target = share of the ground signal the synthetic clouds let through (1 - "
+                        "opacity, shadows and thin edges included) instead of 1 - the binary cloud mask",
+    "ignore_real_clouds": "leave the real clouds of 8-bit training patches (bright grey pixels) out of the "
+                          "reliability, cloud-removal and distillation terms (their cloud-free target is cloudy)",
+    "init_from_teacher": "start the student from the trained teacher's weights (the cloud-removal head is new)",
+    "distill_cloudy": "weight of cloudy pixels in the distillation term (clear pixels weigh 1; 0 = clear only)",
     "epochs": "student epochs",
     "teacher_epochs": "teacher epochs (default: half of --epochs; 0 without distillation)",
     "batch_size": "samples per optimisation step (per process under torchrun)",
@@ -115,6 +131,13 @@ def check_options(opts):
     if opts.sar_width is not None and not low <= opts.sar_width <= high:
         raise EDCError(f"--sar-width {opts.sar_width} is outside {low:g}..{high:g}; give the SAR stream's width as "
                        "a fraction of the optical stream's, such as 0.5 (the presets') or 1.0.")
+    if opts.edc_version not in (1, 2):
+        raise EDCError(f"--edc-version {opts.edc_version} is not a network version; choose 1 or 2.")
+    if opts.net_options:
+        net_options(opts)
+    if opts.init_from_teacher and (not opts.w_distill or opts.teacher_epochs == 0):
+        raise EDCError("--init-from-teacher needs a teacher phase; give --teacher-epochs above 0 and --w-distill "
+                       "above 0, or leave it out.")
     if opts.sar_width is not None and opts.architecture != "edc":
         raise EDCError(f"--sar-width applies to the EDC network only ('{opts.architecture}' has no separate "
                        "SAR stream width); leave it out.")
@@ -126,3 +149,18 @@ def phase_plan(opts):
     if not opts.w_distill or opts.architecture == "sar_only":
         teacher_epochs = 0
     return [("teacher", teacher_epochs), ("student", opts.epochs)]
+
+
+def net_options(opts):
+    """``--net-options`` as a dict (values parsed as JSON, else kept as text); EDCError naming a bad entry."""
+    import json
+    out = {}
+    for item in filter(None, (opts.net_options or "").split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise EDCError(f"--net-options entry {item!r} is not key=value; give e.g. decoder=multiscale,mlp_ratio=2.")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value.strip()
+    return out

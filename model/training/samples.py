@@ -22,21 +22,31 @@ def _valid(array):
 
 
 class TrainingSet(torch.utils.data.Dataset):
-    """``reader`` samples -> dict of tensors: optical, sar, label, cloudfree, teacher_optical, cloud_mask.
+    """``reader`` samples -> dict of tensors: optical, sar, label, cloudfree, teacher_optical, cloud_mask,
+    reliability_target and known.
 
     ``cloud_probability``: chance of synthetic clouds on a clear sample; ``coverage``: fixed cloud fraction, or None
     for a random fraction in ``coverage_range``.  ``detect_clouds``: when a sample has no cloud mask, mark bright
     grey pixels as cloud (for evaluating sets with unlabelled real clouds, like OMBRIA).
+
+    ``reliability_target`` (H, W) is what the reliability loss pushes r towards: 1 - cloud mask, or with
+    ``soft_reliability`` (EDC v2) the synthetic clouds' transmission (1 - opacity, shadows included, thin edges
+    too).  ``known`` (H, W) is 1 where the cloud-free target is trustworthy; with ``ignore_real_clouds`` (EDC v2) the
+    real clouds of a sample without a real cloudy/clear pair (bright grey pixels of an 8-bit composite, as the
+    evaluation finds them) are 0 there: their "cloud-free" target is the cloudy image, so the reliability,
+    cloud-removal and distillation losses leave them out.
     """
 
     def __init__(self, reader, normalization_spec, indices=None, crop=None, augment=False, cloud_probability=0.0,
-                 coverage=None, seed=0, detect_clouds=False, coverage_range=(0.05, 0.7)):
+                 coverage=None, seed=0, detect_clouds=False, coverage_range=(0.05, 0.7), soft_reliability=False,
+                 ignore_real_clouds=False):
         self.reader, self.spec = reader, normalization_spec
         self.indices = list(range(len(reader))) if indices is None else list(indices)
         self.crop, self.augment = crop, augment
         self.cloud_probability, self.coverage, self.coverage_range = cloud_probability, coverage, coverage_range
         self.seed, self.epoch, self.detect_clouds = seed, 0, detect_clouds
         self.value_max = getattr(reader, "value_max", None)
+        self.soft_reliability, self.ignore_real_clouds = soft_reliability, ignore_real_clouds
 
     def set_epoch(self, epoch):
         self.epoch = epoch
@@ -61,13 +71,17 @@ class TrainingSet(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         sample = self.reader[index]
         clear = sample.get("cloudfree")
+        transmission, known = None, None
         if clear is not None and sample.get("cloud_mask") is not None:
             cloudy, mask = sample["optical"], sample["cloud_mask"]
         else:
             clear = sample["optical"]
+            if self.ignore_real_clouds and self.value_max is not None:
+                known = ~bright_cloud_mask(clear, self.value_max)
             if self.cloud_probability and rng.random() < self.cloud_probability:
                 coverage = self.coverage if self.coverage is not None else rng.uniform(*self.coverage_range)
-                cloudy, mask = add_clouds(clear, rng, coverage, value_max=self.value_max)
+                cloudy, mask, transmission = add_clouds(clear, rng, coverage, value_max=self.value_max,
+                                                        transmission=True)
             else:
                 cloudy = clear
                 mask = sample.get("cloud_mask")
@@ -83,11 +97,16 @@ class TrainingSet(torch.utils.data.Dataset):
         target, _ = self._norm(clear, "optical", stats)
         teacher = optical if clear is cloudy else self._norm(clear, "optical", valid=valid & _valid(clear))[0]
         sar, _ = self._norm(sample["sar"], "sar", valid=valid)
-        arrays = [optical, sar, target, teacher, label, mask[None].astype(np.float32)]
+        reliability = 1.0 - mask.astype(np.float32)
+        if self.soft_reliability and transmission is not None:
+            reliability = transmission
+        known = np.ones(mask.shape, np.float32) if known is None else known.astype(np.float32)
+        arrays = [optical, sar, target, teacher, label, mask[None].astype(np.float32), reliability[None], known[None]]
         arrays = self._crop_and_flip(arrays, rng)
-        keys = ("optical", "sar", "cloudfree", "teacher_optical", "label", "cloud_mask")
+        keys = ("optical", "sar", "cloudfree", "teacher_optical", "label", "cloud_mask", "reliability_target", "known")
         out = {k: torch.from_numpy(np.ascontiguousarray(a)) for k, a in zip(keys, arrays)}
-        out["label"], out["cloud_mask"] = out["label"][0], out["cloud_mask"][0]
+        for key in ("label", "cloud_mask", "reliability_target", "known"):
+            out[key] = out[key][0]
         return out
 
     def _crop_and_flip(self, arrays, rng):

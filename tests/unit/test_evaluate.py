@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 from helpers.datasets import generic_folder
 
@@ -68,3 +69,30 @@ def test_seed_summary_groups_runs_by_model(tmp_path, capsys):
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["--seed-summary", str(tmp_path / "missing.json")]) == 2
     assert "cannot summarise" in capsys.readouterr().err
+
+
+def test_paired_difference_pairs_by_seed_with_a_t_interval(tmp_path, capsys):
+    from model.evaluate import paired_difference
+    runs = [_bench({"edc2_s0": {"whole split": 0.66}, "dense_s0": {"whole split": 0.64}}),
+            _bench({"edc2_s1": {"whole split": 0.62}, "dense_s2": {"whole split": 0.10}}),
+            _bench({"dense_s1": {"whole split": 0.61}, "edc2_s2": {"whole split": 0.70}}),
+            _bench({"edc2_s3": {"whole split": 0.65}, "dense_s3": {"whole split": 0.66}})]
+    table, out = paired_difference(runs, "edc2", "dense", "water")
+    r = out["whole split"]
+    assert r["seeds"] == [0, 1, 2, 3]
+    assert r["differences"] == pytest.approx([0.02, 0.01, 0.60, -0.01])   # paired by seed, not by file order
+    d = np.array(r["differences"])
+    half = 3.182 * d.std(ddof=1) / 2
+    assert r["mean"] == pytest.approx(d.mean()) and r["ci95"] == pytest.approx([d.mean() - half, d.mean() + half])
+    assert "| whole split | 0,1,2,3 | +0.020 / +0.010 / +0.600 / -0.010 |" in table
+    with pytest.raises(ValueError, match="no runs of model 'edc3'"):
+        paired_difference(runs, "edc3", "dense")
+    paths = []
+    for i, result in enumerate(runs):
+        paths.append(tmp_path / f"b{i}.json")
+        paths[-1].write_text(json.dumps(result))
+    assert main(["--seed-summary", *map(str, paths), "--focus-class", "water", "--paired", "edc2", "dense",
+                 "--json", str(tmp_path / "s.json")]) == 0
+    saved = json.loads((tmp_path / "s.json").read_text())["paired_difference"]
+    assert saved["models"] == ["edc2", "dense"] and saved["settings"]["whole split"]["seeds"] == [0, 1, 2, 3]
+    assert "95 % CI" in capsys.readouterr().out

@@ -21,6 +21,7 @@ from torch import nn
 from ..cloud_removal import CloudRemovalHead
 from ..config import full_config
 from ..conv_stage import ConvBody
+from ..decoder import UNetDecoder
 from ..layers import ConvBN, TransformerBlock, downsample, pad_to_multiple, stem, upsample_to
 
 STRIDE = 32
@@ -77,22 +78,6 @@ class CloudSegFusion(nn.Module):
         prev = mix if prev is None else prev
         z = torch.cat([ctx, sar, prev], 1)
         return prev + self.proj(z * self.se(z)), gate
-
-
-class UNetDecoder(nn.Module):
-    def __init__(self, dims):
-        super().__init__()
-        self.reduce = nn.ModuleList([ConvBN(dims[i + 1], dims[i], act=True) for i in range(len(dims) - 1)])
-        self.blocks = nn.ModuleList([nn.Sequential(ConvBN(2 * dims[i], dims[i], 3, act=True),
-                                                   ConvBN(dims[i], dims[i], 3, act=True))
-                                     for i in range(len(dims) - 1)])
-
-    def forward(self, feats):
-        x = feats[-1]
-        for i in reversed(range(len(feats) - 1)):
-            x = upsample_to(self.reduce[i](x), feats[i].shape[-2:])
-            x = self.blocks[i](torch.cat([x, feats[i]], 1))
-        return x
 
 
 class DenseTriStream(nn.Module):

@@ -49,6 +49,16 @@ CASES = {
     "sar_width_for_a_baseline": (lambda d: generic_folder(d / "g"), ["--sar-width", "1", "--architecture",
                                                                      "early_concat"],
                                  ["--sar-width applies to the EDC network only"]),
+    "edc_version_unknown": (lambda d: generic_folder(d / "g"), ["--edc-version", "3"],
+                            ["--edc-version 3 is not a network version"]),
+    "net_options_not_key_value": (lambda d: generic_folder(d / "g"), ["--net-options", "decoder"],
+                                  ["--net-options entry 'decoder' is not key=value"]),
+    "net_options_unknown_key": (lambda d: generic_folder(d / "g"), ["--net-options", "decodr=unet"],
+                                ["unknown network option(s) decodr"]),
+    "net_options_bad_value": (lambda d: generic_folder(d / "g"), ["--edc-version", "2", "--net-options",
+                                                                  "decoder=fpn"], ["'decoder' is 'fpn'"]),
+    "init_from_teacher_without_teacher": (lambda d: generic_folder(d / "g"), ["--init-from-teacher"],
+                                          ["--init-from-teacher needs a teacher phase"]),
     "unknown_normalisation": (lambda d: generic_folder(d / "g"), ["--normalization", "zscore"],
                               ["Unknown normalisation 'zscore'"]),
 }
@@ -113,3 +123,30 @@ def test_sar_width_gives_a_full_width_sar_stream(tmp_path, capsys):
     assert [f.shape[1] for f in feats] == [16, 32, 48, 64]
     half = build_model("edc", preset_config("tiny", 3, 2, 2))
     assert sum(p.numel() for p in model.parameters()) > sum(p.numel() for p in half.parameters())
+
+
+@pytest.mark.slow
+def test_edc_v2_recipe_trains_and_its_weights_load(tmp_path, capsys):
+    """``--edc-version 2`` with the v2 recipe switches: the weights carry the v2 config and the recipe, load back,
+    and the student started from the teacher (``--init-from-teacher``)."""
+    from model.training.loop import Trainer
+    from model.weights import open_weights
+    data = generic_folder(tmp_path / "g")
+    v2 = ["--edc-version", "2", "--soft-reliability", "--ignore-real-clouds", "--init-from-teacher",
+          "--net-options", "drop_path=0.1"]
+    assert main(["--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1", "--teacher-epochs", "1",
+                 *FAST, *v2]) == 0, capsys.readouterr().err
+    weights = open_weights(tmp_path / "run" / "model.pt")
+    config, record = weights.metadata["config"], weights.metadata["training"]
+    assert config["edc_version"] == 2 and config["decoder"] == "unet" and config["drop_path"] == 0.1
+    assert record["init_from_teacher"] and record["soft_reliability"] and record["ignore_real_clouds"]
+    weights.build_model()
+    opts = build_parser().parse_args(["--data", str(data), "--out", str(tmp_path / "run2"), "--epochs", "1",
+                                      "--teacher-epochs", "1", *FAST, *v2])
+    trainer = Trainer(TrainOptions(**vars(opts)), log=lambda msg: None)
+    teacher = trainer._build("teacher")
+    torch.nn.init.constant_(teacher.dchf[0].proj_opt[0].weight, 0.125)
+    trainer.teacher_state = trainer._state_cpu(teacher)
+    student = trainer._start_phase(1, "student", 1, None).model.state_dict()
+    assert all(torch.equal(student[k], v) for k, v in trainer.teacher_state.items())
+    assert any(k.startswith("cloud_removal.") for k in student)

@@ -17,9 +17,9 @@ REPO = Path(__file__).resolve().parents[3]
 SLOW = pytest.mark.slow  # an ONNX export each
 
 
-def make(architecture="edc", preset="tiny", seed=0):
+def make(architecture="edc", preset="tiny", seed=0, version=1):
     torch.manual_seed(seed)
-    config = preset_config(preset, 3, 2, 3)
+    config = preset_config(preset, 3, 2, 3, version=version)
     model = build_model(architecture, config).eval()
     # non-trivial BatchNorm statistics, as after training
     for m in model.modules():
@@ -46,9 +46,10 @@ def inputs(h=250, w=333, batch=2):
     return torch.randn(batch, 3, h, w), torch.randn(batch, 2, h, w)
 
 
-@pytest.mark.parametrize("architecture", ["edc", "dense_tristream", "early_concat"])
-def test_pt_round_trip_keeps_metadata_and_outputs(tmp_path, architecture):
-    model, meta = make(architecture)
+@pytest.mark.parametrize("architecture, version", [("edc", 1), ("edc", 2), ("dense_tristream", 1),
+                                                   ("early_concat", 1)])
+def test_pt_round_trip_keeps_metadata_and_outputs(tmp_path, architecture, version):
+    model, meta = make(architecture, version=version)
     path = save_weights(model, meta, tmp_path / "w.pt")
     weights = open_weights(path)
     loaded = weights.build_model()
@@ -61,11 +62,12 @@ def test_pt_round_trip_keeps_metadata_and_outputs(tmp_path, architecture):
     assert not list(tmp_path.glob("*.part"))
 
 
-@pytest.mark.parametrize("architecture, preset", [("edc", "tiny"), pytest.param("dense_tristream", "tiny", marks=SLOW),
-                                                  pytest.param("sar_only", "tiny", marks=SLOW)])
-def test_onnx_round_trip_matches_pytorch(tmp_path, architecture, preset):
+@pytest.mark.parametrize("architecture, preset, version", [
+    ("edc", "tiny", 1), pytest.param("edc", "tiny", 2, marks=SLOW),
+    pytest.param("dense_tristream", "tiny", 1, marks=SLOW), pytest.param("sar_only", "tiny", 1, marks=SLOW)])
+def test_onnx_round_trip_matches_pytorch(tmp_path, architecture, preset, version):
     ort = pytest.importorskip("onnxruntime")
-    model, meta = make(architecture, preset)
+    model, meta = make(architecture, preset, version=version)
     path = export_onnx(model, meta, tmp_path / "w.onnx")
     assert open_weights(path).metadata == meta
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
