@@ -1,5 +1,5 @@
-"""The optional heavy packages (PyTorch, ONNX Runtime, onnx), imported on first use with one message each that says
-what needs them and how to install them."""
+"""The optional heavy packages (PyTorch, ONNX Runtime, onnx, Dask distributed), imported on first use with one
+message each that says what needs them and how to install them."""
 
 from .errors import EDCDependencyError
 
@@ -36,3 +36,17 @@ def import_onnx():
     except ImportError:
         return None
     return onnx
+
+
+DASK_PIP = 'python3 -m pip install "dask[distributed]"'
+
+
+def import_distributed():
+    """The ``distributed`` module (Dask's scheduler and workers); EDCDependencyError when it is not installed."""
+    try:
+        import distributed
+    except ImportError:
+        raise EDCDependencyError(f"Dask distributed is needed to map many scenes or large mosaics (segment_many) but "
+                                 f"is not installed. Install it with '{DASK_PIP}' (in the Python QGIS uses), or map "
+                                 "one scene at a time with edc:segment.") from None
+    return distributed

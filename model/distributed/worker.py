@@ -1,0 +1,70 @@
+"""What runs on a Dask worker: the tasks (they carry paths, windows and statistics, never arrays) and the predictor
+each worker process loads once and keeps for all its tasks."""
+
+from ..errors import EDCInputError
+from ..inference.malloc import keep_freed_memory
+from ..inference.runtime import load_predictor
+from ..weights import open_weights
+from .block import run_block
+from .plan import whole_scene
+from .scene import prepare_scene
+
+_LOADED = {}  # (weights path, device, threads) -> (weights, predictor): one per worker process
+LOADS = []  # the keys loaded by this process, in order (a worker's record: once per weights, not per task)
+
+
+def loaded(weights_path, device, threads):
+    """(weights, predictor) of this worker process for ``weights_path`` on ``device``, loaded on first use.
+    ``threads``: PyTorch's threads in this process (None: as it is)."""
+    key = (str(weights_path), device, threads)
+    if key not in _LOADED:
+        _LOADED.clear()  # another weights file: free the previous network first
+        weights = open_weights(weights_path)
+        if threads and not weights.is_onnx:
+            from ..dependencies import import_torch
+            import_torch().set_num_threads(int(threads))
+        predictor = load_predictor(weights, device=device, log=_quiet)
+        if not predictor.on_gpu:
+            keep_freed_memory()
+        _LOADED[key] = weights, predictor
+        LOADS.append(key)
+    return _LOADED[key]
+
+
+def block_task(plan, block, path, threads=None):
+    """Map one block of a scene prepared on the client (:class:`ScenePlan`) into ``path``."""
+    weights, predictor = _predictor(plan.options, threads)
+    return _checked(lambda: run_block(plan, block, path, predictor, weights.metadata, plan.options.batch_size))
+
+
+def pair_task(options, path, threads=None):
+    """Map one whole pair (:class:`SegmentOptions`) into ``path``: its statistics and grids are decided here, on
+    the worker, so that the client does not read hundreds of scenes one after the other."""
+    weights, predictor = _predictor(options, threads)
+    notes = []
+
+    def run():
+        meta = weights.metadata
+        plan = prepare_scene(options, meta, notes.append)
+        block = whole_scene(plan.model, plan.output, plan.tile, plan.overlap)
+        result = run_block(plan, block, path, predictor, meta, options.batch_size)
+        result.update(width=plan.output.width, height=plan.output.height, notes=notes)
+        return result
+    return _checked(run)
+
+
+def _predictor(options, threads):
+    return loaded(options.weights, options.device, threads)
+
+
+def _checked(run):
+    """``run()``; a MemoryError becomes an EDCInputError saying what to reduce, as in ``segment()``."""
+    try:
+        return run()
+    except MemoryError:
+        raise EDCInputError("Not enough memory for this tile size and batch size on a worker; reduce the tile size, "
+                            "the batch size or the number of workers per machine.") from None
+
+
+def _quiet(*_args):
+    return None
