@@ -12,13 +12,15 @@ from .plan import sub_grid
 from .scene import block_inputs
 
 
-def run_block(plan, block, path, predictor, meta, batch_size=None):
-    """Map ``block`` of the scene ``plan`` into the GeoTIFF ``path`` with ``predictor``; returns a dict: file,
-    sha256, pixels per class and m^2 per class (None without a CRS)."""
+def run_block(plan, block, path, predictor, meta, batch_size=None, confidence=None):
+    """Map ``block`` of the scene ``plan`` into the GeoTIFF ``path`` (and the probability of the chosen class into
+    ``confidence`` where given) with ``predictor``; returns a dict: file, sha256, pixels per class and m^2 per class
+    (None without a CRS)."""
     rows, cols = block.rows, block.cols
     grid = plan.output.window(cols.output[0], rows.output[0], cols.output[1] - cols.output[0],
                               rows.output[1] - rows.output[0])
-    outputs = OutputSet({"land cover": Path(path)}, grid, meta, plan.n_optical)
+    paths = {"land cover": Path(path), **({"confidence": Path(confidence)} if confidence else {})}
+    outputs = OutputSet(paths, grid, meta, plan.n_optical)
     tiles = sub_grid(block, plan.tile, plan.overlap)
     own = _OwnPixels(block, lambda y, values, valid: outputs.write_rows(y, values, valid, plan.optical_stats))
     try:

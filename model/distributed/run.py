@@ -207,7 +207,7 @@ def _run_jobs(options, todo, manifest, result, progress, is_cancelled, log):
 
 def _record(job, future, manifest, result, log):
     """The outcome of one job: entered in the manifest, or its failure reported by name."""
-    if future.status == "finished":
+    if future.status == "finished" and "failed" not in future.result():
         value = future.result()
         for note in value.pop("notes", []):
             log(f"{job.name}: {note}")
@@ -216,8 +216,11 @@ def _record(job, future, manifest, result, log):
         manifest.add(job.key, job.signature, value)
         result.done.append(job.name)
         return
-    exc = future.exception()
-    reason = str(exc) if isinstance(exc, EDCError) else f"{type(exc).__name__}: {exc}"
+    if future.status == "finished":
+        reason = future.result()["failed"]
+    else:
+        exc = future.exception()
+        reason = str(exc) if isinstance(exc, EDCError) else f"{type(exc).__name__}: {exc}"
     result.failed.append((job.name, reason))
     log(f"FAILED {job.name}: {reason}")
 

@@ -1,7 +1,7 @@
 """What runs on a Dask worker: the tasks (they carry paths, windows and statistics, never arrays) and the predictor
 each worker process loads once and keeps for all its tasks."""
 
-from ..errors import EDCInputError
+from ..errors import EDCError
 from ..inference.malloc import keep_freed_memory
 from ..inference.runtime import load_predictor
 from ..weights import open_weights
@@ -33,17 +33,19 @@ def loaded(weights_path, device, threads):
 
 def block_task(plan, block, path, threads=None):
     """Map one block of a scene prepared on the client (:class:`ScenePlan`) into ``path``."""
-    weights, predictor = _predictor(plan.options, threads)
-    return _checked(lambda: run_block(plan, block, path, predictor, weights.metadata, plan.options.batch_size))
+    def run():
+        weights, predictor = loaded(plan.options.weights, plan.options.device, threads)
+        return run_block(plan, block, path, predictor, weights.metadata, plan.options.batch_size)
+    return _checked(run)
 
 
 def pair_task(options, path, threads=None):
     """Map one whole pair (:class:`SegmentOptions`) into ``path``: its statistics and grids are decided here, on
     the worker, so that the client does not read hundreds of scenes one after the other."""
-    weights, predictor = _predictor(options, threads)
     notes = []
 
     def run():
+        weights, predictor = loaded(options.weights, options.device, threads)
         meta = weights.metadata
         plan = prepare_scene(options, meta, notes.append)
         block = whole_scene(plan.model, plan.output, plan.tile, plan.overlap)
@@ -53,17 +55,16 @@ def pair_task(options, path, threads=None):
     return _checked(run)
 
 
-def _predictor(options, threads):
-    return loaded(options.weights, options.device, threads)
-
-
 def _checked(run):
-    """``run()``; a MemoryError becomes an EDCInputError saying what to reduce, as in ``segment()``."""
+    """``run()``'s result, or {"failed": reason} for a user's error (an EDCError: returned, not raised, so that
+    Dask does not log it as a crash with a traceback); a MemoryError says what to reduce, as in ``segment()``."""
     try:
         return run()
     except MemoryError:
-        raise EDCInputError("Not enough memory for this tile size and batch size on a worker; reduce the tile size, "
-                            "the batch size or the number of workers per machine.") from None
+        return {"failed": "Not enough memory for this tile size and batch size on a worker; reduce the tile size, the "
+                          "batch size or the number of workers per machine."}
+    except EDCError as exc:
+        return {"failed": str(exc)}
 
 
 def _quiet(*_args):
