@@ -44,8 +44,20 @@ def build_parser():
     p.add_argument("--sar-units", choices=SAR_UNITS, default="auto")
     p.add_argument("--resolution", choices=RESOLUTIONS, default="weights")
     p.add_argument("--output-grid", choices=OUTPUT_GRIDS, default="optical")
+    p.add_argument("--extent", type=_extent, help="xmin,ymin,xmax,ymax in the optical CRS (default: the whole "
+                                                 "overlap of each pair)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or log lines, only the summary")
     return p
+
+
+def _extent(text):
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"'{text}' is not four numbers xmin,ymin,xmax,ymax")
+    return values
 
 
 def options_from(args):
@@ -53,7 +65,7 @@ def options_from(args):
     from .pairs import read_pairs
     from .run import ManyOptions
     settings = {k: getattr(args, k) for k in ("tile_size", "overlap", "batch_size", "device", "sar_units",
-                                              "resolution", "output_grid")}
+                                              "resolution", "output_grid", "extent")}
     return ManyOptions(args.weights, args.out, pairs=read_pairs(args.pairs) if args.pairs else None,
                        optical=args.optical, sar=args.sar, block_size=args.block_size, cog=args.cog,
                        workers=args.workers, threads_per_worker=args.threads_per_worker, scheduler=args.scheduler,

@@ -1,8 +1,11 @@
 """``segment_many`` on a Dask cluster of two worker processes: one scene in blocks equals one ``segment()`` run (the
 VRT mosaic and the COG), a rerun does only what is missing or damaged, a bad pair in a list fails by name without
-stopping the others, and each worker loads the weights once."""
+stopping the others, each worker loads the weights once, and a worker killed (SIGKILL) in the middle of a run
+does not spoil it (Dask gives its task to another worker; nothing half-written is kept)."""
 
 import json
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -115,3 +118,28 @@ def test_blocks_equal_one_run_on_a_real_pair(tmp_path, shared_data, tiny_weights
     whole = read_raster(single.output_path)
     assert whole.shape == (1, 263, 263) and (read_raster(result.mosaic) == whole).all()
     assert np.isin(whole, [0, 1, 255]).all() and (whole != 255).mean() > 0.95
+
+
+def test_a_killed_worker_does_not_spoil_the_run(tmp_path, tiny_weights, dask_cluster):
+    import distributed
+    single = run_segment(SAMPLE + "optical.tif", SAMPLE + "sar.tif", tiny_weights, tmp_path / "single.tif",
+                         **SETTINGS)
+    client = distributed.Client(dask_cluster.scheduler_address)
+    killed = []
+
+    def kill_one(done, total):
+        if not killed:
+            busy = [address for address, tasks in client.processing().items() if tasks]
+            pids = client.run(os.getpid, workers=busy[:1] or None)
+            killed.append(next(iter(pids.values())))
+            os.kill(killed[0], signal.SIGKILL)
+    try:
+        result = segment_many(ManyOptions(str(tiny_weights), str(tmp_path / "m.tif"), optical=SAMPLE + "optical.tif",
+                                          sar=SAMPLE + "sar.tif", block_size=24,
+                                          scheduler=dask_cluster.scheduler_address, settings=SETTINGS),
+                              progress=kill_one)
+    finally:
+        client.close()
+    assert killed and not result.failed and len(result.done) == 16
+    assert (read_raster(result.mosaic) == read_raster(single.output_path)).all()
+    assert not [p for p in (tmp_path / "m_blocks").iterdir() if ".part" in p.name]
