@@ -6,8 +6,8 @@ Worker processes are started with ``multiprocessing``'s *spawn*, which runs ``sy
 installation and the cluster is started with it."""
 
 import os
-import shutil
 import sys
+import sysconfig
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,24 +15,31 @@ from ..dependencies import import_distributed
 from ..errors import EDCInputError
 
 
-def worker_python(executable=None, prefix=None):
-    """The Python interpreter worker processes must run: ``executable`` (``sys.executable``) where it is one, else
-    the ``python3.X`` / ``python3`` / ``python.exe`` of ``prefix`` (``sys.exec_prefix``: QGIS's Python), else the
-    first ``python3.X`` / ``python3`` on PATH; None where none is found."""
+def worker_python(executable=None, bindir=None, prefix=None, stdlib=None):
+    """The Python interpreter worker processes must run: one of the installation whose standard library this process
+    runs on (``stdlib``: the folder of ``os.py``): ``executable`` (``sys.executable``) where it is one of it, else
+    its ``python3.X`` (``bindir``: ``sysconfig``'s BINDIR), else ``python.exe`` in ``prefix`` (``sys.exec_prefix``,
+    Windows' layout).  Inside QGIS ``sys.executable`` is QGIS itself, or a Python an embedded interpreter found on
+    PATH whose library is another one.  None where none is found."""
+    stdlib = Path(stdlib if stdlib is not None else os.path.dirname(os.__file__)).resolve()
     executable = executable if executable is not None else sys.executable
-    if executable and Path(executable).name.lower().startswith("python"):
-        return executable
-    prefix = Path(prefix if prefix is not None else sys.exec_prefix)
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    for candidate in (prefix / "bin" / version, prefix / "bin" / "python3", prefix / "python.exe",
-                      prefix / "python3.exe"):
-        if candidate.is_file() and os.access(candidate, os.X_OK):
+    bindir = Path(bindir if bindir is not None else sysconfig.get_config_var("BINDIR") or "")
+    prefix = Path(prefix if prefix is not None else sys.exec_prefix)
+    candidates = [Path(executable)] if executable else []
+    candidates += [bindir / version, bindir / "python3", prefix / "python.exe", prefix / "python3.exe"]
+    for candidate in candidates:
+        if (candidate.name.lower().startswith("python") and candidate.is_file() and os.access(candidate, os.X_OK)
+                and _uses(candidate, stdlib)):
             return str(candidate)
-    for name in (version, "python3"):
-        found = shutil.which(name)
-        if found:
-            return found
     return None
+
+
+def _uses(python, stdlib):
+    """Whether the interpreter ``python`` is of the installation whose standard library is ``stdlib``."""
+    home = Path(python).resolve().parent
+    folders = [f for f in (home, home.parent) if f != f.parent]  # never the root: every path is below it
+    return any(stdlib == folder or folder in stdlib.parents for folder in folders)
 
 
 def local_threads(workers, cores=None):
