@@ -31,6 +31,8 @@ def build_parser():
     p.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help=".pt or .onnx EDC weights")
     p.add_argument("--block-size", type=int, default=DEFAULT_BLOCK,
                    help="block side in pixels of the grid the network runs on (rounded down to whole tile steps)")
+    p.add_argument("--block-width", type=int, help="block width in pixels (default: the block size; 0: strips of the "
+                                                   "whole width, which need no column halo)")
     p.add_argument("--cog", action="store_true", help="also assemble one Cloud-Optimized GeoTIFF OUT.tif")
     p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
     p.add_argument("--threads-per-worker", type=int,
@@ -67,7 +69,8 @@ def options_from(args):
     settings = {k: getattr(args, k) for k in ("tile_size", "overlap", "batch_size", "device", "sar_units",
                                               "resolution", "output_grid", "extent")}
     return ManyOptions(args.weights, args.out, pairs=read_pairs(args.pairs) if args.pairs else None,
-                       optical=args.optical, sar=args.sar, block_size=args.block_size, cog=args.cog,
+                       optical=args.optical, sar=args.sar, block_size=args.block_size,
+                       block_width=args.block_width, cog=args.cog,
                        workers=args.workers, threads_per_worker=args.threads_per_worker, scheduler=args.scheduler,
                        settings=settings)
 

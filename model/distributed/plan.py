@@ -84,14 +84,15 @@ def spans(model_length, output_length, tile, overlap, tiles_per_block):
     return result
 
 
-def plan_blocks(model, output, tile, overlap, block_size):
+def plan_blocks(model, output, tile, overlap, block_size, block_width=None):
     """The blocks of a scene whose network runs on grid ``model`` and whose map is written on grid ``output``
-    (:class:`model.geo.grid.Grid`, same extent), ``block_size`` model pixels a side at most (rounded down to whole
-    tile steps, at least one tile)."""
+    (:class:`model.geo.grid.Grid`, same extent), ``block_size`` model pixels high and ``block_width`` wide at most
+    (None: ``block_size``; 0: the whole width, strips), rounded down to whole tile steps, at least one tile.  Each
+    cut costs one more row (or column) of tiles for the halo: a block of k tile steps runs k + 1."""
     step = max(min(tile, model.height, model.width) - overlap, 1)
-    per_block = max(1, int(block_size) // step)
-    rows = spans(model.height, output.height, tile, overlap, per_block)
-    cols = spans(model.width, output.width, tile, overlap, per_block)
+    width = block_size if block_width is None else (block_width or model.width + tile)
+    rows = spans(model.height, output.height, tile, overlap, max(1, int(block_size) // step))
+    cols = spans(model.width, output.width, tile, overlap, max(1, int(width) // step))
     return [Block(i, j, r, c) for i, r in enumerate(rows) for j, c in enumerate(cols)]
 
 

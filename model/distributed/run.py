@@ -33,7 +33,8 @@ class ManyOptions:
     """What one ``segment_many`` run is asked to do.
 
     Either ``pairs``: a list of (name, optical, SAR) mapped into ``out`` (a folder) as ``<name>.tif``; or
-    ``optical`` and ``sar``: one large pair cut into blocks of ``block_size`` model pixels a side, mapped into
+    ``optical`` and ``sar``: one large pair cut into blocks of ``block_size`` model pixels a side (``block_width``:
+    another width; 0: strips of the whole width, no column halo), mapped into
     ``<out stem>_blocks/`` with a VRT mosaic ``<out stem>.vrt`` and, with ``cog``, one Cloud-Optimized GeoTIFF
     ``out``.  ``workers``: local worker processes (None: one per core); ``threads_per_worker``: threads each
     worker's network uses (None: the local cores shared out; a cluster's workers as they are); ``scheduler``: the
@@ -45,6 +46,7 @@ class ManyOptions:
     optical: str = None
     sar: str = None
     block_size: int = DEFAULT_BLOCK
+    block_width: int = None
     cog: bool = False
     workers: int = None
     threads_per_worker: int = None
@@ -56,9 +58,10 @@ class ManyOptions:
             raise EDCInputError("Give either a list of pairs or one optical and one SAR raster, not both (nor none).")
         if not self.pairs and not (self.optical and self.sar):
             raise EDCInputError("One large pair needs both an optical and a SAR raster.")
-        if not isinstance(self.block_size, int) or self.block_size < 1:
-            raise EDCInputError(f"Block size {self.block_size} is out of range; choose a number of pixels (e.g. "
-                                f"{DEFAULT_BLOCK}).")
+        for label, value in (("Block size", self.block_size), ("Block width", self.block_width)):
+            if value is not None and (not isinstance(value, int) or value < (label == "Block size")):
+                raise EDCInputError(f"{label} {value} is out of range; choose a number of pixels (e.g. "
+                                    f"{DEFAULT_BLOCK}).")
 
 
 @dataclass
@@ -140,11 +143,12 @@ def _block_jobs(options, meta, result, log):
     folder.mkdir(exist_ok=True)
     scene = SegmentOptions(options.optical, options.sar, options.weights, str(out), **options.settings)
     plan = prepare_scene(scene, meta, log)
-    blocks = plan_blocks(plan.model, plan.output, plan.tile, plan.overlap, options.block_size)
+    blocks = plan_blocks(plan.model, plan.output, plan.tile, plan.overlap, options.block_size, options.block_width)
     log(f"{options.optical}: output grid {plan.output.width} x {plan.output.height} pixels, model grid "
         f"{plan.model.width} x {plan.model.height}, tiles of {plan.tile} px with {plan.overlap} px overlap, "
-        f"{len(blocks)} blocks of at most {options.block_size} px.")
-    base = [_scene_signature(scene, options.weights), plan.tile, plan.overlap, options.block_size]
+        f"{len(blocks)} blocks of at most {options.block_size} px" + (" (strips)." if options.block_width == 0 else
+                                                                       "."))
+    base = [_scene_signature(scene, options.weights), plan.tile, plan.overlap]
     jobs = [_Job(b.key, b.key, folder / f"block_{b.key}.tif", base + [b.rows.own, b.cols.own], block_task,
                  (plan, b), b.pixels) for b in blocks]
     return jobs, folder, Manifest(folder / "manifest.json")

@@ -15,8 +15,8 @@ def grid(width, height, pixel=10.0):
     return Grid((0.0, pixel, 0.0, 0.0, 0.0, -pixel), "", width, height)
 
 
-def check_blocks(model, output, tile, overlap, block_size):
-    blocks = plan_blocks(model, output, tile, overlap, block_size)
+def check_blocks(model, output, tile, overlap, block_size, block_width=None):
+    blocks = plan_blocks(model, output, tile, overlap, block_size, block_width)
     owner = np.zeros((output.height, output.width), int)
     scene = TileGrid(model.height, model.width, tile, overlap)
     for block in blocks:
@@ -45,6 +45,12 @@ def test_blocks_of_whole_tiles_with_a_halo():
     assert blocks[0].rows.window == (0, 480)
 
 
+def test_strips_of_the_whole_width_have_no_column_halo():
+    blocks = check_blocks(grid(1000, 700), grid(1000, 700), 256, 32, 600, block_width=0)
+    assert [(b.rows.own, b.cols.own, b.cols.window) for b in blocks] == [((0, 444), (0, 1000), (0, 1000)),
+                                                                         ((444, 700), (0, 1000), (0, 1000))]
+
+
 def test_one_block_when_the_block_is_larger_than_the_scene():
     block = whole_scene(grid(300, 200), grid(300, 200), 128, 16)
     assert block.rows.own == block.rows.window == (0, 200) and block.cols.output == (0, 300)
@@ -61,8 +67,8 @@ def test_blocks_on_an_output_grid_other_than_the_model_grid(factor):
     check_blocks(model, output, 64, 16, 100)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.integers(1, 600), st.integers(1, 600), st.sampled_from([(64, 0), (64, 16), (128, 32), (256, 128)]),
-       st.integers(1, 700))
-def test_blocks_partition_any_scene(width, height, tiling, block_size):
-    check_blocks(grid(width, height), grid(width, height), *tiling, block_size)
+       st.integers(1, 700), st.sampled_from([None, 0, 50, 300]))
+def test_blocks_partition_any_scene(width, height, tiling, block_size, block_width):
+    check_blocks(grid(width, height), grid(width, height), *tiling, block_size, block_width)
