@@ -6,17 +6,19 @@ from ..inference.malloc import keep_freed_memory
 from ..inference.runtime import load_predictor
 from ..weights import open_weights
 from .block import run_block
+from .manifest import file_signature
 from .plan import whole_scene
 from .scene import prepare_scene
 
-_LOADED = {}  # (weights path, device, threads) -> (weights, predictor): one per worker process
+_LOADED = {}  # (weights file's path, size, time; device, threads) -> (weights, predictor): one per worker process
 LOADS = []  # the keys loaded by this process, in order (a worker's record: once per weights, not per task)
 
 
 def loaded(weights_path, device, threads):
-    """(weights, predictor) of this worker process for ``weights_path`` on ``device``, loaded on first use.
-    ``threads``: PyTorch's threads in this process (None: as it is)."""
-    key = (str(weights_path), device, threads)
+    """(weights, predictor) of this worker process for ``weights_path`` on ``device``, loaded on first use and
+    again where the file has changed (a long-lived worker of a user's cluster).  ``threads``: PyTorch's threads in
+    this process (None: as it is)."""
+    key = (*file_signature(weights_path), device, threads)
     if key not in _LOADED:
         _LOADED.clear()  # another weights file: free the previous network first
         weights = open_weights(weights_path)

@@ -6,6 +6,7 @@ does not spoil it (Dask gives its task to another worker; nothing half-written i
 import json
 import os
 import signal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,7 +90,7 @@ def test_each_worker_loads_the_weights_once(dask_cluster, tiny_weights):
 
     def loads():
         from model.distributed import worker
-        return [key for key in worker.LOADS if key[0] == str(tiny_weights)]
+        return [key for key in worker.LOADS if key[0] == str(Path(tiny_weights).absolute())]
 
     with distributed.Client(dask_cluster.scheduler_address) as client:
         per_worker = client.run(loads)
