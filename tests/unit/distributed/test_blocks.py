@@ -3,7 +3,6 @@ pixel for pixel (the probabilities up to float32 rounding): the sample scene (it
 scene read at the weights' resolution and brought back onto a finer optical grid."""
 
 import numpy as np
-import pytest
 from helpers.inference import run_segment
 from helpers.rasters import read_raster, stripe_pair
 
@@ -57,7 +56,6 @@ def test_blocks_equal_one_run_on_the_sample_scene(tmp_path, tiny_weights):
     assert_same(single, vrt, confidence)
 
 
-@pytest.mark.slow
 def test_blocks_equal_one_run_read_at_the_weights_resolution(tmp_path, tiny_weights, pixel=5.0):
     optical, sar = stripe_pair(tmp_path, rows=80, cols=70)
     from osgeo import gdal
