@@ -1,6 +1,6 @@
-"""The optional heavy packages (PyTorch, ONNX Runtime), imported on first use with one message each that says what
-needs them and how to install them: in the QGIS desktop with the plugin's menu action, elsewhere (qgis_process,
-scripts) with pip."""
+"""The optional heavy packages (PyTorch, ONNX Runtime, Dask distributed), imported on first use with one message each
+that says what needs them and how to install them: in the QGIS desktop with the plugin's menu action, elsewhere
+(qgis_process, scripts) with pip."""
 
 from .errors import EDCDependencyError
 from .vocabulary import INSTALL_ACTION_PATH
@@ -30,3 +30,17 @@ def import_onnxruntime():
                                  f"it with {INSTALL_ACTION_PATH}; elsewhere with '{ORT_PIP}' (or onnxruntime-gpu for "
                                  "NVIDIA GPUs) in the Python QGIS uses. Or use .pt weights with PyTorch.") from None
     return onnxruntime
+
+
+DASK_PIP = 'python3 -m pip install "dask[distributed]"'
+
+
+def import_distributed():
+    """The ``distributed`` module (Dask's scheduler and workers); EDCDependencyError when it is not installed."""
+    try:
+        import distributed
+    except ImportError:
+        raise EDCDependencyError(f"Dask distributed is needed to map many scenes or large mosaics (segment_many) but "
+                                 f"is not installed. Install it with '{DASK_PIP}' (in the Python QGIS uses), or map "
+                                 "one scene at a time with edc:segment.") from None
+    return distributed

@@ -5,6 +5,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from .common import PROVIDER_ICON
 from .segment_algorithm import SegmentAlgorithm
+from .segment_many_algorithm import SegmentManyAlgorithm
 from .train_algorithm import TrainAlgorithm
 
 
@@ -25,5 +26,5 @@ class EDCProvider(QgsProcessingProvider):
         return ["tif"]
 
     def loadAlgorithms(self):  # noqa: N802
-        for algorithm in (SegmentAlgorithm(), TrainAlgorithm()):
+        for algorithm in (SegmentAlgorithm(), SegmentManyAlgorithm(), TrainAlgorithm()):
             self.addAlgorithm(algorithm)

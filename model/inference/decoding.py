@@ -17,10 +17,7 @@ MIN_SIGNAL_PIXELS = 256  # a band constant over at least this many valid pixels 
 def decode_inputs(pair, units_choice, log):
     """``pair`` (:class:`InputPair`) with its decodings set (and a complex SAR replaced by its intensities)."""
     descriptions = [pair.sar.GetRasterBand(b).GetDescription() for b in pair.sar_bands]
-    complex_values = _is_complex(pair.sar, pair.sar_bands)
-    if complex_values:
-        pair = replace(pair, sar=intensity_dataset(pair.sar, pair.sar_bands),
-                       sar_bands=list(range(1, len(pair.sar_bands) + 1)))
+    pair, complex_values = with_intensities(pair)
     opt, opt_valid, sar, sar_valid = pair.whole_overlap().raw_samples()
     opt_fill = joint_fill_value(opt, opt_valid)
     _check_signal("optical", pair.optical_bands, opt, opt_valid, [opt_fill] * len(pair.optical_bands))
@@ -37,6 +34,14 @@ def decode_inputs(pair, units_choice, log):
             "decibels, set 'SAR units' (SAR_UNITS) to dB.")
     return replace(pair, optical_decoding=Decoding(joint_fill=None if opt_fill is None else opt_fill[0]),
                    sar_decoding=Decoding(fill=tuple(sar_fill), db_factor=factor))
+
+
+def with_intensities(pair):
+    """(``pair`` with a complex SAR replaced by its intensities, whether it was complex)."""
+    if not _is_complex(pair.sar, pair.sar_bands):
+        return pair, False
+    return replace(pair, sar=intensity_dataset(pair.sar, pair.sar_bands),
+                   sar_bands=list(range(1, len(pair.sar_bands) + 1))), True
 
 
 def _is_complex(ds, bands):

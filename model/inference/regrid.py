@@ -13,8 +13,8 @@ class NearestRegrid:
 
     def __init__(self, model, output, write_output):
         self.write_output = write_output
-        self.source_rows = _nearest(output.height, model.height)
-        self.source_cols = _nearest(output.width, model.width)
+        self.source_rows = nearest_indices(output.height, model.height)
+        self.source_cols = nearest_indices(output.width, model.width)
         self.next_row = 0
 
     def write_rows(self, y, values, valid, *extra):
@@ -28,7 +28,7 @@ class NearestRegrid:
         self.next_row = max(self.next_row, last)
 
 
-def _nearest(size, source_size):
+def nearest_indices(size, source_size):
     """For each of ``size`` pixels along an axis, the index of the nearest of ``source_size`` pixels over the same
     span (pixel centres)."""
     return np.minimum(((np.arange(size) + 0.5) * source_size / size).astype(np.int64), source_size - 1)

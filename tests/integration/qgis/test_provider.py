@@ -66,7 +66,7 @@ def test_plugin_loads_and_unloads(edc, qgis_iface, monkeypatch):
 
 def test_provider_lists_segment_and_train(provider):
     provider.refreshAlgorithms()
-    assert sorted(a.id() for a in provider.algorithms()) == ["edc:segment", "edc:train"]
+    assert sorted(a.id() for a in provider.algorithms()) == ["edc:segment", "edc:segment_many", "edc:train"]
 
 
 def test_help_flows_as_paragraphs(provider):
