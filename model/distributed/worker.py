@@ -25,7 +25,7 @@ def loaded(weights_path, device, threads):
         if threads and not weights.is_onnx:
             from ..dependencies import import_torch
             import_torch().set_num_threads(int(threads))
-        predictor = load_predictor(weights, device=device, log=_quiet)
+        predictor = load_predictor(weights, device=device, log=_quiet, outputs=("probabilities",))
         if not predictor.on_gpu:
             keep_freed_memory()
         _LOADED[key] = weights, predictor
