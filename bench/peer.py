@@ -259,6 +259,25 @@ def table(rows):
     return "\n".join(lines)
 
 
+FORWARD_TARGET, PEER_TARGET = 1.10, 0.75  # issue "Fast by default": at 2048^2 and above; at every size
+
+
+def verdicts(rows):
+    """One line per target of the issue "Fast by default" the rows can judge: PASS or MISS with the figures."""
+    lines = []
+    big = [r for r in rows if r["size"] >= 2048]
+    if big:
+        worst = max(r["edc_over_forward"] for r in big)
+        lines.append(f"end to end / forward alone at 2048^2 and above: worst {worst:.2f} (target <= {FORWARD_TARGET}): "
+                     f"{'PASS' if worst <= FORWARD_TARGET else 'MISS'}")
+    peer_rows = [r for r in rows if r["edc_over_deepness"] is not None]
+    if peer_rows:
+        worst = max(r["edc_over_deepness"] for r in peer_rows)
+        lines.append(f"EDC / Deepness time: worst {worst:.2f} (target <= {PEER_TARGET}): "
+                     f"{'PASS' if worst <= PEER_TARGET else 'MISS'}")
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[2048, 4096, 8192])
@@ -282,6 +301,8 @@ def main(argv=None):
         rows.append(measure(size, args, forward, deepness, work))
         print(f"{size}^2: {rows[-1]['tiles']} tiles, runs {rows[-1]['runs']}", flush=True)
     print(table(rows), flush=True)
+    for line in verdicts(rows):
+        print(line, flush=True)
     if args.json_out:
         with open(args.json_out, "a") as out:
             out.write(json.dumps({"header": title, "rows": rows}) + "\n")

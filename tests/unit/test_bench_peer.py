@@ -69,6 +69,11 @@ def test_table_shows_the_medians_ratios_and_dashes_where_deepness_was_not_run():
     lines = peer.table(rows).splitlines()
     assert lines[2] == "| 2048^2 | 8.0 | 5.0 | 1.60 | 10.0 | 0.80 | 500 | 1000 | 0.50 | 99.99 |"
     assert lines[3] == "| 4096^2 | 20.0 | 19.0 | 1.05 | - | - | 600 | - | - | - |"
+    assert peer.verdicts(rows) == ["end to end / forward alone at 2048^2 and above: worst 1.60 (target <= 1.1): MISS",
+                                   "EDC / Deepness time: worst 0.80 (target <= 0.75): MISS"]
+    rows[0].update(edc=5.2, edc_over_forward=1.04, edc_over_deepness=0.52)
+    assert [line[-4:] for line in peer.verdicts(rows)] == ["PASS", "PASS"]
+    assert peer.verdicts([dict(rows[0], size=1024)]) == ["EDC / Deepness time: worst 0.52 (target <= 0.75): PASS"]
 
 
 def test_deepness_model_gives_the_probabilities_of_edc_on_the_same_pixels(scene, tmp_path):
