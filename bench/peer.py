@@ -42,7 +42,7 @@ LAND, WATER = (2500.0, 3000.0, 1200.0, -8.0), (150.0, 300.0, 800.0, -20.0)  # B1
 
 def flood_block(y0, x0, h, w, seed=0):
     """(optical (3, h, w) UInt16, SAR (h, w) Float32 dB) of the block at (y0, x0) of a generated flood scene: water
-    bodies with sharp shores (about 40 % of the pixels) in land, Sentinel-2 / Sentinel-1-like values with noise, so
+    bodies with sharp shores (roughly half of the pixels) in land, Sentinel-2 / Sentinel-1-like values with noise, so
     that the network is confident almost everywhere and the class maps of two tools can be compared."""
     yy, xx = np.mgrid[y0:y0 + h, x0:x0 + w].astype(np.float32)
     water = np.sin(xx / 97.0) * np.cos(yy / 131.0) + 0.5 * np.sin((xx + yy) / 53.0) > 0.4
@@ -111,10 +111,18 @@ def _failed(what, log_path):
     return SystemExit(f"{what} failed; the end of its output ({log_path}):\n{tail}")
 
 
+def as_new(*rasters):
+    """Remove the rasters' GDAL side files (``.aux.xml``): QGIS stores there the statistics and histograms it computes
+    when it first opens a raster, and every timed run should start from files as a user first gets them."""
+    for raster in rasters:
+        Path(str(raster) + ".aux.xml").unlink(missing_ok=True)
+
+
 def run_edc(optical, sar, output, work):
     """One ``edc:segment`` run through qgis_process with the default settings: (seconds, peak MiB)."""
     log = Path(work) / "edc_segment.log"
     Path(output).unlink(missing_ok=True)
+    as_new(optical, sar)
     cmd = [str(QGIS_PROCESS), "--json", "run", "edc:segment", "--", f"OPTICAL={optical}", f"SAR={sar}",
            f"OUTPUT={output}"]
     env = {k: v for k, v in os.environ.items() if k not in OWN_PROFILE}  # the wrapper's profile, with EDC enabled
@@ -176,7 +184,8 @@ class Deepness:
                              "folder of a Deepness (qgis-plugin-deepness) checkout.")
         self.work = Path(work)
         paths = [str(ROOT), str(src)] + ([str(packages)] if packages else [])
-        self.env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths + [os.environ.get("PYTHONPATH", "")]),
+        paths += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        self.env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths),
                         QT_QPA_PLATFORM="offscreen", IS_DEBUG="1")
         self.env.setdefault("XDG_RUNTIME_DIR", str(ROOT / ".build" / "runtime"))
         check = subprocess.run([sys.executable, "-c", "import cv2, deepness.processing.models.segmentor"],
@@ -195,6 +204,7 @@ class Deepness:
         """(seconds, peak MiB) of one Deepness run writing its class map to ``out`` (.npy)."""
         log = self.work / "deepness.log"
         Path(out).unlink(missing_ok=True)
+        as_new(stacked)
         cmd = [sys.executable, "-m", "bench.deepness", "--raster", str(stacked), "--model", str(model), "--out",
                str(out), "--tile", str(tile), "--overlap", str(overlap), "--resolution-cm", str(PIXEL_M * 100)]
         seconds, peak, code = timed_child(cmd, log, self.env)

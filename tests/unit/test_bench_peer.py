@@ -33,6 +33,15 @@ def test_scene_rasters_share_one_grid_and_the_stacked_one_holds_the_same_values(
     assert opt[1][water].mean() < 0.3 * opt[1][~water].mean()
 
 
+def test_each_timed_run_starts_without_the_side_files_qgis_leaves(tmp_path):
+    raster = tmp_path / "optical.tif"
+    raster.write_bytes(b"")
+    side = tmp_path / "optical.tif.aux.xml"
+    side.write_text("<PAMDataset/>")
+    peer.as_new(raster, tmp_path / "sar.tif")
+    assert raster.exists() and not side.exists()
+
+
 def test_the_peak_memory_is_the_childs_own_not_this_process_high_water_mark(tmp_path):
     if not peer.Path(peer.TIME).exists():
         pytest.skip("GNU time (/usr/bin/time, package time) is not installed")
