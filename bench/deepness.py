@@ -85,7 +85,8 @@ def _channels_mapping(bands):
 
 
 def run_deepness(raster, model_path, tile, overlap, resolution_cm, batch_size=1):
-    """(class map (H, W) uint8 with Deepness's values, seconds to load the model, seconds of map processing)."""
+    """(class map (H, W) uint8 with Deepness's values, seconds to load the model, seconds of map processing, tiles
+    processed)."""
     from unittest.mock import MagicMock
 
     from qgis.core import QgsApplication, QgsProject, QgsRasterLayer
@@ -116,7 +117,7 @@ def run_deepness(raster, model_path, tile, overlap, resolution_cm, batch_size=1)
     processor.run()
     result = processor.get_result_img()  # raises where the run failed (IS_DEBUG re-raises its exception)
     done = time.perf_counter()
-    return np.asarray(result[0]), loaded - start, done - loaded
+    return np.asarray(result[0]), loaded - start, done - loaded, processor.x_bins_number * processor.y_bins_number
 
 
 def main(argv=None):
@@ -130,10 +131,11 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=1)
     args = parser.parse_args(argv)
     os.environ.setdefault("IS_DEBUG", "1")  # Deepness re-raises errors instead of only logging them
-    classes, load_s, processing_s = run_deepness(args.raster, args.model, args.tile, args.overlap,
+    classes, load_s, processing_s, tiles = run_deepness(args.raster, args.model, args.tile, args.overlap,
                                                  args.resolution_cm, args.batch_size)
     np.save(args.out, classes)
-    print(json.dumps({"load_s": load_s, "processing_s": processing_s, "shape": list(classes.shape)}), flush=True)
+    print(json.dumps({"load_s": load_s, "processing_s": processing_s, "tiles": tiles, "shape": list(classes.shape)}),
+          flush=True)
 
 
 if __name__ == "__main__":
