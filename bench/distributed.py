@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import bench_weights, header, make_scene
+from bench.common import DEFAULT_ONNX, bench_weights, header, make_scene
 
 
 def cpu_seconds():
@@ -97,10 +97,12 @@ def main(argv=None):
     p.add_argument("--block-size", type=int, default=4096)
     p.add_argument("--block-width", type=int, default=0)
     p.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "edc-bench"))
+    p.add_argument("--model", default=str(DEFAULT_ONNX) if DEFAULT_ONNX.exists() else None,
+                   help="weights (default: the bundled edc_default.onnx, what edc:segment maps with)")
     args = p.parse_args(argv)
     work = Path(args.workdir)
     optical, sar = make_scene(work, args.size)
-    weights = bench_weights(work)
+    weights = Path(args.model) if args.model else bench_weights(work)
     out = work / "distributed"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
