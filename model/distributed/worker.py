@@ -16,8 +16,8 @@ LOADS = []  # the keys loaded by this process, in order (a worker's record: once
 
 def loaded(weights_path, device, threads):
     """(weights, predictor) of this worker process for ``weights_path`` on ``device``, loaded on first use and
-    again where the file has changed (a long-lived worker of a user's cluster).  ``threads``: PyTorch's threads in
-    this process (None: as it is)."""
+    again where the file has changed (a long-lived worker of a user's cluster).  ``threads``: the network's threads in
+    this process, PyTorch's or ONNX Runtime's (None: as they are)."""
     key = (*file_signature(weights_path), device, threads)
     if key not in _LOADED:
         _LOADED.clear()  # another weights file: free the previous network first
@@ -25,7 +25,8 @@ def loaded(weights_path, device, threads):
         if threads and not weights.is_onnx:
             from ..dependencies import import_torch
             import_torch().set_num_threads(int(threads))
-        predictor = load_predictor(weights, device=device, log=_quiet, outputs=("probabilities",))
+        predictor = load_predictor(weights, device=device, log=_quiet, outputs=("probabilities",),
+                                   threads=int(threads) if threads else None)
         if not predictor.on_gpu:
             keep_freed_memory()
         _LOADED[key] = weights, predictor

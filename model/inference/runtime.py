@@ -119,9 +119,10 @@ class OnnxPredictor(Predictor):
     builds the session in about a third of the time and runs it with less than half of the nodes.  On a GPU one
     session takes any batch and tile size."""
 
-    def __init__(self, weights, device="auto", log=print, outputs=MODEL_OUTPUTS):
+    def __init__(self, weights, device="auto", log=print, outputs=MODEL_OUTPUTS, threads=None):
         super().__init__(log)
         ort = self.ort = import_onnxruntime()
+        self.threads = threads  # per pass on the CPU (None: every core)
         self.name, self.weights_bytes = weights.name, weights.onnx_bytes
         self.outputs = [o for o in weights.onnx_outputs if o in outputs]
         self._graph = weights.onnx_bytes if len(self.outputs) == len(weights.onnx_outputs) else None
@@ -160,7 +161,7 @@ class OnnxPredictor(Predictor):
         """A GPU session (any shape), or with ``shape`` a CPU session for that tile shape (from the cache)."""
         try:
             if shape is not None:
-                return cached_session(self.ort, self.weights_bytes, self.outputs, self.graph, shape)
+                return cached_session(self.ort, self.weights_bytes, self.outputs, self.graph, shape, self.threads)
             return self.ort.InferenceSession(self.graph(), providers=providers)
         except Exception as exc:  # noqa: BLE001
             if providers[0] != "CPUExecutionProvider":
@@ -202,10 +203,11 @@ def cuda_problem(ort):
     return None
 
 
-def load_predictor(weights, device="auto", log=print, outputs=MODEL_OUTPUTS):
+def load_predictor(weights, device="auto", log=print, outputs=MODEL_OUTPUTS, threads=None):
     """A Predictor for an opened ``.pt`` (PyTorch) or ``.onnx`` (ONNX Runtime) weights file on ``device``; it computes
-    the ``outputs`` (of MODEL_OUTPUTS) asked for, or more."""
-    predictor = (OnnxPredictor(weights, device, log, outputs) if weights.is_onnx
+    the ``outputs`` (of MODEL_OUTPUTS) asked for, or more.  ``threads``: ONNX Runtime's threads per pass on the CPU
+    (None: every core; PyTorch's are set with ``torch.set_num_threads``)."""
+    predictor = (OnnxPredictor(weights, device, log, outputs, threads) if weights.is_onnx
                  else TorchPredictor(weights, device, log))
     (log or print)(f"Inference device: {predictor.device}")
     if not weights.is_onnx and not predictor.on_gpu and importlib.util.find_spec("onnxruntime") is not None:

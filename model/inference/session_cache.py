@@ -26,9 +26,12 @@ def cache_dir():
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "edc"
 
 
-def session_options(ort, shape, level=None):
-    """ONNX Runtime session options for inputs of ``shape`` (batch, height, width), at optimisation ``level``."""
+def session_options(ort, shape, level=None, threads=None):
+    """ONNX Runtime session options for inputs of ``shape`` (batch, height, width), at optimisation ``level``, with
+    ``threads`` threads per pass (None: ONNX Runtime's choice, every core)."""
     options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = int(threads)
     for name, size in zip(("batch", "height", "width"), shape):
         options.add_free_dimension_override_by_name(name, int(size))
     if level is not None:
@@ -36,30 +39,30 @@ def session_options(ort, shape, level=None):
     return options
 
 
-def cached_session(ort, weights_bytes, outputs, make_graph, shape):
+def cached_session(ort, weights_bytes, outputs, make_graph, shape, threads=None):
     """A CPU session for inputs of ``shape`` (batch, height, width) of the graph ``make_graph()`` (ONNX bytes: the
     weights ``weights_bytes`` cut to ``outputs``), from the cache where it holds that graph optimised for that shape,
-    else built and saved there (the graph is only made then)."""
+    else built and saved there (the graph is only made then).  ``threads``: see :func:`session_options`."""
     key = hashlib.sha256(weights_bytes + repr((tuple(outputs), tuple(shape), ort.__version__)).encode())
     path = cache_dir() / f"edc-{key.hexdigest()[:32]}.onnx"
     if path.is_file():
         try:
-            session = _cpu_session(ort, str(path), shape)
+            session = _cpu_session(ort, str(path), shape, threads=threads)
             os.utime(path)  # recently used: kept when the cache is trimmed
             return session
         except Exception:  # noqa: BLE001 - a damaged or foreign file: build again and replace it
             path.unlink(missing_ok=True)
-    return _build_and_save(ort, make_graph(), shape, path)
+    return _build_and_save(ort, make_graph(), shape, path, threads)
 
 
-def _cpu_session(ort, model, shape, level=None, **extra):
-    options = session_options(ort, shape, level)
+def _cpu_session(ort, model, shape, level=None, threads=None, **extra):
+    options = session_options(ort, shape, level, threads)
     for name, value in extra.items():
         setattr(options, name, value)
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
-def _build_and_save(ort, graph, shape, path):
+def _build_and_save(ort, graph, shape, path, threads=None):
     """Optimise ``graph`` with the portable passes into ``path`` (atomically), then load that; without a writable
     cache, a session straight from ``graph``."""
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.part")
@@ -70,11 +73,11 @@ def _build_and_save(ort, graph, shape, path):
         os.replace(tmp, path)
         _trim(path.parent)
     except OSError:
-        return _cpu_session(ort, graph, shape)
+        return _cpu_session(ort, graph, shape, threads=threads)
     finally:
         if tmp.exists():
             tmp.unlink()
-    return _cpu_session(ort, str(path), shape)
+    return _cpu_session(ort, str(path), shape, threads=threads)
 
 
 def _trim(folder):

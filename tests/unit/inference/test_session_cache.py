@@ -58,3 +58,12 @@ def test_cache_keeps_the_most_recent_entries(tiny_onnx, cache):
     _predict(tiny_onnx)
     kept = list(cache.glob("edc-*.onnx"))
     assert len(kept) == SESSION_CACHE_FILES and any(p.stat().st_size > 1000 for p in kept)
+
+
+def test_threads_reach_onnx_runtime(tiny_onnx, cache):
+    """A Dask worker's share of the cores (threads per worker) reaches its ONNX Runtime sessions."""
+    predictor = load_predictor(open_weights(tiny_onnx), device="cpu", log=None, threads=1)
+    rng = np.random.default_rng(0)
+    predictor.predict(rng.random((1, 3, 32, 32), np.float32), rng.random((1, 1, 32, 32), np.float32))
+    session, = predictor.sessions.values()
+    assert session.get_session_options().intra_op_num_threads == 1
