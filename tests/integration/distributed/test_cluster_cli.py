@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "resources" / "sample"
 EXTENT = (601000.0, 5096000.0, 602000.0, 5097000.0)
 EXTENT_ARG = ",".join(str(v) for v in EXTENT)
+# 3 km x 3 km: in blocks of one tile step, about 150 blocks, several seconds of work after the first block is done
+LARGE_EXTENT = (600500.0, 5095500.0, 603500.0, 5098500.0)
 DASK = Path(sys.executable).parent / "dask"
 
 
@@ -79,10 +81,10 @@ def test_pairs_on_a_users_cluster_with_a_bad_pair(tmp_path, tiny_weights, user_c
 
 def test_ctrl_c_then_a_rerun_finishes_the_mosaic(tmp_path, tiny_weights):
     single = run_segment(SAMPLE / "optical.tif", SAMPLE / "sar.tif", tiny_weights, tmp_path / "single.tif",
-                         tile_size=32, overlap=8, device="cpu", extent=EXTENT)
+                         tile_size=32, overlap=8, device="cpu", extent=LARGE_EXTENT)
     args = command("--optical", SAMPLE / "optical.tif", "--sar", SAMPLE / "sar.tif", "--out", tmp_path / "m.tif",
                    "--weights", tiny_weights, "--workers", 2, "--block-size", 24, "--tile-size", 32, "--overlap",
-                   8, "--device", "cpu", "--extent", EXTENT_ARG, "--cog")  # many blocks: Ctrl-C comes midway
+                   8, "--device", "cpu", "--extent", ",".join(str(v) for v in LARGE_EXTENT), "--cog")  # Ctrl-C midway
     manifest = tmp_path / "m_blocks" / "manifest.json"
     proc = subprocess.Popen(args, cwd=REPO, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 240
