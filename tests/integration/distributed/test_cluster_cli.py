@@ -86,7 +86,10 @@ def test_ctrl_c_then_a_rerun_finishes_the_mosaic(tmp_path, tiny_weights):
                    "--weights", tiny_weights, "--workers", 2, "--block-size", 24, "--tile-size", 32, "--overlap",
                    8, "--device", "cpu", "--extent", ",".join(str(v) for v in LARGE_EXTENT), "--cog")  # Ctrl-C midway
     manifest = tmp_path / "m_blocks" / "manifest.json"
-    proc = subprocess.Popen(args, cwd=REPO, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A job started in the background by a non-interactive shell (as CI may run the suite) inherits SIGINT ignored,
+    # and Python then installs no KeyboardInterrupt handler: the child gets the default back, as in a terminal.
+    proc = subprocess.Popen(args, cwd=REPO, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
         if manifest.exists() and json.loads(manifest.read_text())["done"]:
