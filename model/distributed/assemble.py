@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import WRITE_HINT, reported_as_input_error
 from ..geo.rasters import gdal_modules
-from ..inference.writers import _describe_classes, write_qml
+from ..inference.writers import describe_classes, write_qml
 
 
 def build_vrt(path, block_files, meta):
@@ -19,7 +19,7 @@ def build_vrt(path, block_files, meta):
     try:
         with reported_as_input_error("Writing the VRT mosaic", WRITE_HINT):
             vrt = gdal.BuildVRT(str(tmp), [str(Path(f).absolute()) for f in block_files])
-            _describe_classes(gdal, vrt.GetRasterBand(1), meta)
+            describe_classes(gdal, vrt.GetRasterBand(1), meta)
             vrt = None
             _relative_sources(tmp, path.parent)
             _publish(tmp, path)
@@ -40,7 +40,7 @@ def build_cog(path, vrt, meta):
                                 creationOptions=["COMPRESS=DEFLATE", "RESAMPLING=NEAREST", "BIGTIFF=IF_SAFER"])
             ds = None
             ds = gdal.Open(str(tmp))  # class names go beside a COG (.aux.xml), as for GTiff; its layout stays
-            _describe_classes(gdal, ds.GetRasterBand(1), meta)
+            describe_classes(gdal, ds.GetRasterBand(1), meta)
             ds = None
             aux = Path(str(tmp) + ".aux.xml")
             if aux.exists():

@@ -52,7 +52,9 @@ def local_threads(workers, cores=None):
 def dask_client(workers=None, scheduler=None, log=print):
     """A connected ``distributed.Client`` and the number of workers: on the cluster whose scheduler listens at
     ``scheduler``, or on a new local cluster of ``workers`` processes (None: one per core), each running one task at
-    a time.  The local cluster is closed (its workers stopped) on leaving."""
+    a time.  The local workers are still starting when this yields (tasks submitted meanwhile wait for them), so that
+    starting them overlaps with the caller's own preparation.  The local cluster is closed (its workers stopped) on
+    leaving."""
     distributed = import_distributed()
     if scheduler:
         try:
@@ -69,8 +71,9 @@ def dask_client(workers=None, scheduler=None, log=print):
     if workers < 1:
         raise EDCInputError(f"Number of workers {workers} is out of range; choose at least 1.")
     _spawn_with_python()
-    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+    cluster = distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True,
                                        dashboard_address=":0" if _has_dashboard() else None)
+    cluster.scale(workers)  # returns at once: the workers start while the caller prepares its tasks
     try:
         client = distributed.Client(cluster)
         try:

@@ -95,16 +95,17 @@ def segment_many(options, progress=None, is_cancelled=None, log=None):
     polled while waiting, ``log(message)``.  Returns a :class:`ManyResult` (failed items are in it, not raised)."""
     started, log = time.time(), log or _quiet
     meta = open_weights(options.weights).metadata
-    result = ManyResult()
-    jobs, folder, manifest = (_block_jobs if options.optical else _pair_jobs)(options, meta, result, log)
-    todo = [job for job in jobs if not manifest.is_done(job.key, job.signature, folder)]
-    result.skipped = [job.name for job in jobs if job not in todo]
-    if result.skipped:
-        log(f"{len(result.skipped)} of {len(jobs)} already done (manifest {manifest.path}); doing the other "
-            f"{len(todo)}.")
+    result, jobs = ManyResult(), []
     try:
-        if todo:
-            _run_jobs(options, todo, manifest, result, progress, is_cancelled, log)
+        with dask_client(options.workers, options.scheduler, log) as (client, workers):  # starts during the next step
+            jobs, folder, manifest = (_block_jobs if options.optical else _pair_jobs)(options, meta, result, log)
+            todo = [job for job in jobs if not manifest.is_done(job.key, job.signature, folder)]
+            result.skipped = [job.name for job in jobs if job not in todo]
+            if result.skipped:
+                log(f"{len(result.skipped)} of {len(jobs)} already done (manifest {manifest.path}); doing the other "
+                    f"{len(todo)}.")
+            if todo:
+                _run_jobs(client, workers, options, todo, manifest, result, progress, is_cancelled, log)
     finally:
         for job in jobs:  # what killed or cancelled workers left: the local ones are stopped, the others done
             sweep_stale_parts(job.path, now=time.time() + STALE_SECONDS)
@@ -177,36 +178,36 @@ def _pair_jobs(options, meta, result, log):
     return jobs, folder, Manifest(folder / "manifest.json")
 
 
-def _run_jobs(options, todo, manifest, result, progress, is_cancelled, log):
-    """Submit ``todo`` to the cluster and enter each job in the manifest as it completes."""
+def _run_jobs(client, workers, options, todo, manifest, result, progress, is_cancelled, log):
+    """Submit ``todo`` to the cluster of ``client`` (``workers`` workers) and enter each job in the manifest as it
+    completes."""
     from ..dependencies import import_distributed
     distributed = import_distributed()
-    with dask_client(options.workers, options.scheduler, log) as (client, workers):
-        threads = options.threads_per_worker or (None if options.scheduler else local_threads(workers))
-        result.dashboard = dashboard_link(client)
-        log(f"Dask: {workers} workers" + (f" of the cluster at {options.scheduler}" if options.scheduler else
-                                          " on this machine") + (f"; dashboard: {result.dashboard}"
-                                                                 if result.dashboard else ""))
-        futures = {client.submit(job.task, *job.args, str(job.path), threads, pure=False, retries=0,
-                                 key=f"edc-{job.key}-{time.time_ns()}"): job for job in todo}
-        pending, finished = set(futures), 0
-        try:
-            while pending:
-                if is_cancelled is not None and is_cancelled():
-                    raise EDCCancelled("Cancelled by the user; blocks and pairs already done are kept (a rerun "
-                                       "continues from them), nothing half-written is.")
-                try:
-                    done, pending = distributed.wait(pending, timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
-                except TimeoutError:
-                    continue
-                for future in done:
-                    _record(futures[future], future, manifest, result, log)
-                    finished += 1
-                    if progress is not None:
-                        progress(finished, len(todo))
-        finally:
-            if pending:
-                client.cancel(list(pending))
+    threads = options.threads_per_worker or (None if options.scheduler else local_threads(workers))
+    result.dashboard = dashboard_link(client)
+    log(f"Dask: {workers} workers" + (f" of the cluster at {options.scheduler}" if options.scheduler else
+                                      " on this machine") + (f"; dashboard: {result.dashboard}"
+                                                             if result.dashboard else ""))
+    futures = {client.submit(job.task, *job.args, str(job.path), threads, pure=False, retries=0,
+                             key=f"edc-{job.key}-{time.time_ns()}"): job for job in todo}
+    pending, finished = set(futures), 0
+    try:
+        while pending:
+            if is_cancelled is not None and is_cancelled():
+                raise EDCCancelled("Cancelled by the user; blocks and pairs already done are kept (a rerun "
+                                   "continues from them), nothing half-written is.")
+            try:
+                done, pending = distributed.wait(pending, timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                continue
+            for future in done:
+                _record(futures[future], future, manifest, result, log)
+                finished += 1
+                if progress is not None:
+                    progress(finished, len(todo))
+    finally:
+        if pending:
+            client.cancel(list(pending))
 
 
 def _record(job, future, manifest, result, log):

@@ -140,7 +140,7 @@ class OutputSet:
         paths = self.paths
         self.writers["land cover"] = land = GeoTiffWriter(paths["land cover"], grid, 1, gdal.GDT_Byte, NODATA_CLASS,
                                                           "NEAREST")
-        _describe_classes(gdal, land.ds.GetRasterBand(1), self.meta)
+        describe_classes(gdal, land.ds.GetRasterBand(1), self.meta)
         for key, bands in zip(OPTIONAL_OUTPUTS, (1, self.n_optical, 1)):
             if key in paths:
                 self.writers[key] = GeoTiffWriter(paths[key], grid, bands, gdal.GDT_Float32, NODATA_FLOAT, "AVERAGE")
@@ -198,7 +198,7 @@ class OutputSet:
         self.writers = {}
 
 
-def _describe_classes(gdal, band, meta):
+def describe_classes(gdal, band, meta):
     """Colour table, category names and description of the land-cover band: the style inside the file."""
     table = gdal.ColorTable()
     for value, rgb in enumerate(class_colors_rgb(meta)):
