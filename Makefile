@@ -8,7 +8,7 @@ SYSTEM_PYTHON := /usr/bin/python3
 VENV := $(ROOT)/.venv
 BUILD := $(ROOT)/.build
 STAMP := $(VENV)/.edc-requirements.sha256
-DEBIAN_PACKAGES := qgis python3-qgis qgis-providers python3-gdal gdal-bin python3-rasterio python3-venv python3-pip xvfb xauth
+DEBIAN_PACKAGES := qgis python3-qgis qgis-providers python3-gdal gdal-bin python3-rasterio python3-venv python3-pip xvfb xauth time
 
 .PHONY: setup system venv plugin demo test clean package install uninstall
 # make install: EDC_DEPS=pip (default: pip --target the runtime pins), venv (use .venv's packages) or none.

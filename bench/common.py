@@ -7,6 +7,8 @@ is 3-band UInt16 in UTM at 10 m; the SAR raster is 1-band Float32 in geographic 
 
 import os
 import platform
+import subprocess
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WEIGHTS = ROOT / "resources" / "edc_default.pt"  # the trained network, for benchmarks that need PyTorch
 DEFAULT_ONNX = ROOT / "resources" / "edc_default.onnx"  # the same network as edc:segment maps with by default
 BLOCK = 512
+TIME = "/usr/bin/time"  # GNU time (Debian package "time"), for the peak memory of a child process
 
 
 def header(title, extra=""):
@@ -103,3 +106,22 @@ def make_scene(folder, size, seed=0):
             sar.GetRasterBand(1).WriteArray((-12 + 4 * arr).astype(np.float32), bx, by)
     sar = None
     return opt_path, sar_path
+
+
+def timed_child(cmd, log_path, env=None):
+    """(wall seconds, peak resident MiB or None, return code) of ``cmd`` run as its own process, its output into
+    ``log_path``.  The peak comes from GNU time (package ``time``), not from ``wait4`` here: Linux keeps the memory
+    high-water mark of the process that spawned a child in the child's ``ru_maxrss``, so a child of this process
+    (which holds the forward-alone predictor) would report at least this process's own peak."""
+    peak_file = Path(str(log_path) + ".peak")
+    peak_file.unlink(missing_ok=True)
+    wrapped = [TIME, "-f", "%M", "-o", str(peak_file)] + cmd if Path(TIME).exists() else cmd
+    with open(log_path, "w") as log:
+        start = time.perf_counter()
+        code = subprocess.run(wrapped, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+        seconds = time.perf_counter() - start
+    peak = None
+    if peak_file.exists():
+        lines = peak_file.read_text().split()
+        peak = int(lines[-1]) / 1024.0 if lines and lines[-1].isdigit() else None
+    return seconds, peak, code

@@ -32,11 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import BLOCK, DEFAULT_ONNX, ROOT, header
+from bench.common import BLOCK, DEFAULT_ONNX, ROOT, TIME, header, timed_child  # noqa: F401 (TIME)
 
 QGIS_PROCESS = ROOT / ".build" / "qgis_process"
 OWN_PROFILE = ("QGIS_CUSTOM_CONFIG_PATH", "QGIS_PLUGINPATH")  # set by pytest-qgis, for one: left to the wrapper
-TIME = "/usr/bin/time"  # GNU time, for the peak memory of a child process
 PIXEL_M = 10.0
 LAND, WATER = (2500.0, 3000.0, 1200.0, -8.0), (150.0, 300.0, 800.0, -20.0)  # B11, B8, B3 reflectance x 1e4; VV dB
 
@@ -86,25 +85,6 @@ def make_peer_scene(folder, size, seed=0):
     for part, path in zip(parts, paths):
         part.replace(path)
     return tuple(paths)
-
-
-def timed_child(cmd, log_path, env=None):
-    """(wall seconds, peak resident MiB or None, return code) of ``cmd`` run as its own process, its output into
-    ``log_path``.  The peak comes from GNU time (package ``time``), not from ``wait4`` here: Linux keeps the memory
-    high-water mark of the process that spawned a child in the child's ``ru_maxrss``, so a child of this process
-    (which holds the forward-alone predictor) would report at least this process's own peak."""
-    peak_file = Path(str(log_path) + ".peak")
-    peak_file.unlink(missing_ok=True)
-    wrapped = [TIME, "-f", "%M", "-o", str(peak_file)] + cmd if Path(TIME).exists() else cmd
-    with open(log_path, "w") as log:
-        start = time.perf_counter()
-        code = subprocess.run(wrapped, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
-        seconds = time.perf_counter() - start
-    peak = None
-    if peak_file.exists():
-        lines = peak_file.read_text().split()
-        peak = int(lines[-1]) / 1024.0 if lines and lines[-1].isdigit() else None
-    return seconds, peak, code
 
 
 def _failed(what, log_path):

@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import DEFAULT_ONNX, ROOT, bench_weights, header, make_scene, random_weights
+from bench.common import DEFAULT_ONNX, TIME, bench_weights, header, make_scene, random_weights, timed_child
 
 
 def model_only_seconds(weights, n_tiles, tile, batch_size, n_optical=3, n_sar=1, device="cpu"):
@@ -59,15 +58,16 @@ def child(args):
     print(json.dumps({"seconds": seconds, "tiles": n_tiles}))
 
 
-def peak_rss_mb(optical, sar, weights, output, batch_size):
+def peak_rss_mb(optical, sar, weights, output, batch_size, work):
+    """(peak resident MiB, the child's JSON line) of one segment() in a fresh process, measured by GNU time."""
     cmd = [sys.executable, "-m", "bench.pipeline", "--child", "--optical", str(optical), "--sar", str(sar),
            "--weights", str(weights), "--output", str(output), "--batch-size", str(batch_size)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    out = proc.stdout.read()
-    if status != 0:
-        raise SystemExit(f"segment() failed in the child process: {out}")
-    return usage.ru_maxrss / 1024.0, json.loads(out.strip().splitlines()[-1])
+    log = Path(work) / "pipeline_child.log"
+    _, peak, code = timed_child(cmd, log)
+    out = log.read_text(errors="replace")
+    if code != 0 or peak is None:
+        raise SystemExit(f"segment() failed in the child process, or GNU time ({TIME}) is missing: {out[-2000:]}")
+    return peak, json.loads(out.strip().splitlines()[-1])
 
 
 def main(argv=None):
@@ -117,7 +117,7 @@ def main(argv=None):
         peaks = []
         for size in args.memory_sizes:
             optical, sar = make_scene(work, size)
-            peak, info = peak_rss_mb(optical, sar, tiny, work / f"landcover_{size}.tif", args.batch_size)
+            peak, info = peak_rss_mb(optical, sar, tiny, work / f"landcover_{size}.tif", args.batch_size, work)
             peaks.append(peak)
             print(f"segment() {size}x{size} (tiny preset): peak RSS {peak:.0f} MiB, {info['seconds']:.1f} s, "
                   f"{info['tiles']} tiles", flush=True)
