@@ -11,6 +11,7 @@ from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProces
 from qgis.PyQt.QtGui import QIcon
 
 from ..model.errors import EDCError
+from ..model.vocabulary import DEFAULT_BLOCK
 from . import common
 from .common import DEVICES, SEGMENT_ICON, flowing
 from .segment_algorithm import WEIGHTS_FILTER
@@ -79,7 +80,8 @@ class SegmentManyAlgorithm(QgsProcessingAlgorithm):
             self.WEIGHTS, "Weights file (empty = bundled default)", QgsProcessingParameterFile.File, "", None, True,
             WEIGHTS_FILTER))
         self.addParameter(QgsProcessingParameterNumber(self.BLOCK_SIZE, "Block size in pixels (one large scene)",
-                                                       QgsProcessingParameterNumber.Integer, 2048, False, 32, 65536))
+                                                       QgsProcessingParameterNumber.Integer, DEFAULT_BLOCK, False, 32,
+                                                       65536))
         self.addParameter(QgsProcessingParameterBoolean(self.COG, "Assemble one Cloud-Optimized GeoTIFF", True))
         self.addParameter(QgsProcessingParameterNumber(self.WORKERS, "Worker processes (0 = one per core)",
                                                        QgsProcessingParameterNumber.Integer, 0, False, 0, 1024))

@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import EDCError
-from ..vocabulary import DEVICES, OUTPUT_GRIDS, RESOLUTIONS, SAR_UNITS
-from .run import DEFAULT_BLOCK
+from ..vocabulary import DEFAULT_BLOCK, DEVICES, OUTPUT_GRIDS, RESOLUTIONS, SAR_UNITS
 
 DESCRIPTION = ("Map land cover on a Dask cluster (this machine's cores by default): many optical + SAR pairs "
                "(--pairs), or one large pair cut into blocks (--optical/--sar); identical to edc:segment on each "

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..errors import EDCCancelled, EDCError, EDCInputError
 from ..inference.options import SegmentOptions, check_output_path
 from ..inference.writers import STALE_SECONDS, sweep_stale_parts
+from ..vocabulary import DEFAULT_BLOCK
 from ..weights import open_weights
 from .assemble import build_cog, build_vrt
 from .cluster import dashboard_link, dask_client, local_threads
@@ -24,7 +25,6 @@ from .plan import plan_blocks
 from .scene import prepare_scene
 from .worker import block_task, pair_task
 
-DEFAULT_BLOCK = 2048  # model pixels a side: 16 blocks for an 8192 x 8192 scene
 POLL_SECONDS = 0.25  # how often a waiting run looks at the cancel flag
 
 
