@@ -36,10 +36,14 @@ def scenes(data, work):
         optical, sar = data / "sen12ms_cr" / "s2_cloudy" / f"{name}.tif", data / "sen12ms_cr" / "s1" / f"{name}.tif"
         if optical.exists() and sar.exists():
             found.append((f"SEN12MS-CR {name} (L1C, real clouds)", optical, sar, SEN12MS_OPTICAL_BANDS, 8))
-    if (data / "ssl4eo_s12").exists():
-        from tests.helpers.real_inputs import ssl4eo_pair  # builds the stack the tests use
-        optical, sar = ssl4eo_pair(data, work)
-        found.append(("SSL4EO-S12 0000200 (L2A)", optical, sar, None, 2))
+    s2, s1 = sorted((data / "ssl4eo_s12" / "s2a" / "0000200").glob("*")), sorted(
+        (data / "ssl4eo_s12" / "s1" / "0000200").glob("*/VV.tif"))
+    if s2 and s1:
+        from osgeo import gdal
+        optical = work / "ssl4eo_optical.vrt"  # B11 (20 m), B8, B3 on the finest (10 m) grid
+        gdal.BuildVRT(str(optical), [str(s2[0] / f"{b}.tif") for b in ("B11", "B8", "B3")], separate=True,
+                      resolution="highest").FlushCache()
+        found.append(("SSL4EO-S12 0000200 (L2A, VV dB in EPSG:4326)", optical, s1[0], None, 2))
     return found
 
 
@@ -92,7 +96,8 @@ def main(argv=None):
             out = work / f"{Path(optical).stem}_{i}.tif"
             segment(SegmentOptions(str(optical), str(sar), str(weights), str(out), optical_bands=bands),
                     log=lambda m: None)
-            classes = gdal.Open(str(out)).GetRasterBand(1).ReadAsArray()
+            ds = gdal.Open(str(out))  # kept while its band is read: a band outliving its dataset crashes GDAL
+            classes = ds.GetRasterBand(1).ReadAsArray()
             vv, nir = read_on(sar, out), read_on(optical, out, nir_band)
             share, vv_water, vv_rest, dark = plausibility(classes, vv, nir, water)
             agree = "" if not maps else f", agreement with the first {np.mean(classes == maps[0]):.1%}"
