@@ -18,7 +18,7 @@ def test_plausibility_counts_water_share_medians_and_dark_low_nir_pixels():
     nir = np.array([[100.0, 120.0, 3000.0, 2800.0], [900.0, 110.0, 2500.0, 50.0]])
     share, vv_water, vv_rest, dark = raw_units.plausibility(classes, vv, nir, water=1)
     assert share == pytest.approx(3 / 7)  # the 255 pixel is left out
-    assert vv_water == pytest.approx(-20.0) and vv_rest == pytest.approx(-9.0)
+    assert vv_water == pytest.approx(-20.0) and vv_rest == pytest.approx(-9.5)
     # NIR's lowest 20 % of the 7 valid pixels is the 100 and 110 pixels; both are dark; one of them is water
     assert dark == pytest.approx(1 / 2)
 
