@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import BLOCK, DEFAULT_ONNX, ROOT, TIME, header, timed_child  # noqa: F401 (TIME)
+from bench.common import BLOCK, DEFAULT_ONNX, ROOT, header, timed_child
 
 QGIS_PROCESS = ROOT / ".build" / "qgis_process"
 OWN_PROFILE = ("QGIS_CUSTOM_CONFIG_PATH", "QGIS_PLUGINPATH")  # set by pytest-qgis, for one: left to the wrapper

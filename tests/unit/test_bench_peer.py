@@ -4,11 +4,12 @@ one whole run through main() on a 128 px scene (where .build/qgis_process exists
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bench import peer
+from bench import common, peer
 from bench.common import DEFAULT_ONNX
 
 
@@ -43,11 +44,11 @@ def test_each_timed_run_starts_without_the_side_files_qgis_leaves(tmp_path):
 
 
 def test_the_peak_memory_is_the_childs_own_not_this_process_high_water_mark(tmp_path):
-    if not peer.Path(peer.TIME).exists():
+    if not Path(common.TIME).exists():
         pytest.skip("GNU time (/usr/bin/time, package time) is not installed")
     held = np.ones(300 * 2 ** 20 // 8)  # this process: 300 MiB more than the child will ever hold
     code = "import numpy as np; a = np.ones(100 * 2 ** 20 // 8); a += 1"
-    seconds, peak, rc = peer.timed_child([sys.executable, "-c", code], tmp_path / "child.log")
+    seconds, peak, rc = common.timed_child([sys.executable, "-c", code], tmp_path / "child.log")
     assert rc == 0 and seconds > 0
     assert 100 < peak < 250, peak
     held += 1
