@@ -23,6 +23,7 @@ DATASET_KINDS = ("ombria", "m3m_cr", "whu_opt_sar", "generic")
 IGNORE_LABEL = 255  # label value that carries no class
 
 # Weights files.
+DEFAULT_WEIGHTS_FILE = "edc_default.onnx"  # in resources/: what every entry point maps with when given no weights
 WEIGHTS_SUFFIXES = (".pt", ".pth", ".onnx")  # matched case-insensitively; .pth is PyTorch like .pt
 NORMALIZATION_METHODS = ("percentile", "fixed")
 MAX_CLASSES = 254   # class values 0..253: 255 is the output nodata value

@@ -3,11 +3,11 @@
 import os
 
 from ..model.vocabulary import DEVICES as DEVICE_IDS
-from ..model.vocabulary import OUTPUT_GRIDS, RESOLUTIONS, SAR_UNITS
+from ..model.vocabulary import DEFAULT_WEIGHTS_FILE, OUTPUT_GRIDS, RESOLUTIONS, SAR_UNITS
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESOURCES = os.path.join(PLUGIN_DIR, "resources")
-DEFAULT_WEIGHTS = os.path.join(RESOURCES, "edc_default.onnx")
+DEFAULT_WEIGHTS = os.path.join(RESOURCES, DEFAULT_WEIGHTS_FILE)
 PROVIDER_ICON = os.path.join(RESOURCES, "icon.svg")
 SEGMENT_ICON = os.path.join(RESOURCES, "segment.svg")
 

@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 from ..errors import EDCError
-from ..vocabulary import DEFAULT_BLOCK, DEVICES, OUTPUT_GRIDS, RESOLUTIONS, SAR_UNITS
+from ..vocabulary import DEFAULT_BLOCK, DEFAULT_WEIGHTS_FILE, DEVICES, OUTPUT_GRIDS, RESOLUTIONS, SAR_UNITS
 
 DESCRIPTION = ("Map land cover on a Dask cluster (this machine's cores by default): many optical + SAR pairs "
                "(--pairs), or one large pair cut into blocks (--optical/--sar); identical to edc:segment on each "
                "whole scene, resumable (a rerun does only what is missing).")
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[2] / "resources" / "edc_default.pt"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[2] / "resources" / DEFAULT_WEIGHTS_FILE  # ONNX: no torch needed
 
 
 def build_parser():
@@ -27,7 +27,7 @@ def build_parser():
                                    "folder of NAME_optical.tif + NAME_sar.tif")
     p.add_argument("--out", required=True, help="with --pairs: output folder (NAME.tif per pair); with --optical: "
                                                 "OUT.tif: blocks in OUT_blocks/, mosaic OUT.vrt, with --cog OUT.tif")
-    p.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help=".pt or .onnx EDC weights")
+    p.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help=".onnx (ONNX Runtime) or .pt (PyTorch) EDC weights")
     p.add_argument("--block-size", type=int, default=DEFAULT_BLOCK,
                    help="block side in pixels of the grid the network runs on (rounded down to whole tile steps)")
     p.add_argument("--block-width", type=int, help="block width in pixels (default: the block size; 0: strips of the "

@@ -78,3 +78,14 @@ def test_the_manifest_trusts_only_intact_files_made_the_same_way(tmp_path):
     (tmp_path / "manifest.json").write_text("{half")
     assert Manifest(tmp_path / "manifest.json").entries == {}
     assert [p.name for p in tmp_path.iterdir() if ".part" in p.name] == []
+
+
+def test_the_command_line_maps_with_the_onnx_default_weights_like_the_plugin():
+    """Without --weights the command line takes the bundled ONNX weights (ONNX Runtime only, no torch), the file the
+    QGIS algorithms use."""
+    from model.distributed.cli import build_parser
+    from model.vocabulary import DEFAULT_WEIGHTS_FILE
+
+    weights = Path(build_parser().parse_args(["--out", "x.tif"]).weights)
+    assert weights.suffix == ".onnx" and weights.is_file()
+    assert weights.name == DEFAULT_WEIGHTS_FILE  # processing_provider/common.py's DEFAULT_WEIGHTS is built from it
