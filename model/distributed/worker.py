@@ -14,11 +14,11 @@ _LOADED = {}  # (weights file's path, size, time; device, threads) -> (weights, 
 LOADS = []  # the keys loaded by this process, in order (a worker's record: once per weights, not per task)
 
 
-def loaded(weights_path, device, threads):
+def loaded(weights_path, device, threads, int8=True):
     """(weights, predictor) of this worker process for ``weights_path`` on ``device``, loaded on first use and
     again where the file has changed (a long-lived worker of a user's cluster).  ``threads``: the network's threads in
-    this process, PyTorch's or ONNX Runtime's (None: as they are)."""
-    key = (*file_signature(weights_path), device, threads)
+    this process, PyTorch's or ONNX Runtime's (None: as they are); ``int8``: see :class:`SegmentOptions` cpu_int8."""
+    key = (*file_signature(weights_path), device, threads, int8)
     if key not in _LOADED:
         _LOADED.clear()  # another weights file: free the previous network first
         weights = open_weights(weights_path)
@@ -26,7 +26,7 @@ def loaded(weights_path, device, threads):
             from ..dependencies import import_torch
             import_torch().set_num_threads(int(threads))
         predictor = load_predictor(weights, device=device, log=_quiet, outputs=("probabilities",),
-                                   threads=int(threads) if threads else None)
+                                   threads=int(threads) if threads else None, int8=int8)
         if not predictor.on_gpu:
             keep_freed_memory()
         _LOADED[key] = weights, predictor
@@ -37,7 +37,7 @@ def loaded(weights_path, device, threads):
 def block_task(plan, block, path, threads=None):
     """Map one block of a scene prepared on the client (:class:`ScenePlan`) into ``path``."""
     def run():
-        weights, predictor = loaded(plan.options.weights, plan.options.device, threads)
+        weights, predictor = loaded(plan.options.weights, plan.options.device, threads, plan.options.cpu_int8)
         return run_block(plan, block, path, predictor, weights.metadata, plan.options.batch_size)
     return _checked(run)
 
@@ -48,7 +48,7 @@ def pair_task(options, path, threads=None):
     notes = []
 
     def run():
-        weights, predictor = loaded(options.weights, options.device, threads)
+        weights, predictor = loaded(options.weights, options.device, threads, options.cpu_int8)
         meta = weights.metadata
         plan = prepare_scene(options, meta, notes.append)
         block = whole_scene(plan.model, plan.output, plan.tile, plan.overlap)

@@ -67,7 +67,8 @@ def _segment(options, progress, is_cancelled, log):
     tile, overlap = options.tiling(meta)
     pair = decode_inputs(open_inputs(options, meta, log), options.sar_units, log)
     optical_stats, sar_stats = input_statistics(pair, meta, log)
-    predictor = load_predictor(weights, device=options.device, log=log, outputs=options.model_outputs())
+    predictor = load_predictor(weights, device=options.device, log=log, outputs=options.model_outputs(),
+                               int8=options.cpu_int8)
     if not predictor.on_gpu:
         keep_freed_memory()  # measured to help the CPU passes between reads: see malloc.py
     batch_size = options.batch_size or predictor.default_batch

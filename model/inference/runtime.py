@@ -16,6 +16,7 @@ import numpy as np
 from ..dependencies import import_onnxruntime, import_torch
 from ..errors import EDCInputError, EDCWeightsError, reported_as_input_error
 from ..vocabulary import CPU_BATCH, GPU_BATCH, MODEL_OUTPUTS, ONNX_CPU_BATCH
+from ..weights.onnx_int8 import quantize_matmuls
 from ..weights.onnx_proto import keep_outputs
 from .session_cache import cached_session
 
@@ -116,13 +117,15 @@ class TorchPredictor(Predictor):
 class OnnxPredictor(Predictor):
     """ONNX Runtime on the weights' graph cut down to the outputs a run writes.  On the CPU the session is built for
     the tiles' fixed shape (one tile per pass): ONNX Runtime then folds the graph's shape arithmetic away, which
-    builds the session in about a third of the time and runs it with less than half of the nodes.  On a GPU one
-    session takes any batch and tile size."""
+    builds the session in about a third of the time and runs it with less than half of the nodes; with ``int8`` its
+    matrix products are int8 (:mod:`model.weights.onnx_int8`).  On a GPU one session takes any batch and tile size,
+    in float32."""
 
-    def __init__(self, weights, device="auto", log=print, outputs=MODEL_OUTPUTS, threads=None):
+    def __init__(self, weights, device="auto", log=print, outputs=MODEL_OUTPUTS, threads=None, int8=True):
         super().__init__(log)
         ort = self.ort = import_onnxruntime()
         self.threads = threads  # per pass on the CPU (None: every core)
+        self.int8 = int8
         self.name, self.weights_bytes = weights.name, weights.onnx_bytes
         self.outputs = [o for o in weights.onnx_outputs if o in outputs]
         self._graph = weights.onnx_bytes if len(self.outputs) == len(weights.onnx_outputs) else None
@@ -136,7 +139,10 @@ class OnnxPredictor(Predictor):
         if self.session is None and problem:
             self.log(f"ONNX Runtime runs on the CPU: {problem}.")
         self.on_gpu = self.session is not None
-        self.device = f"ONNX Runtime {'CUDAExecutionProvider' if self.on_gpu else 'CPUExecutionProvider'}"
+        self.device = "ONNX Runtime CUDAExecutionProvider" if self.on_gpu else self._cpu_device()
+
+    def _cpu_device(self):
+        return f"ONNX Runtime CPUExecutionProvider ({'int8' if self.int8 else 'float32'} matrix products)"
 
     def _open_gpu(self, device):
         try:
@@ -160,6 +166,9 @@ class OnnxPredictor(Predictor):
     def _session(self, providers, shape=None):
         """A GPU session (any shape), or with ``shape`` a CPU session for that tile shape (from the cache)."""
         try:
+            if shape is not None and self.int8:
+                return cached_session(self.ort, self.weights_bytes, self.outputs,
+                                      lambda: quantize_matmuls(self.graph()), shape, self.threads, "int8")
             if shape is not None:
                 return cached_session(self.ort, self.weights_bytes, self.outputs, self.graph, shape, self.threads)
             return self.ort.InferenceSession(self.graph(), providers=providers)
@@ -185,7 +194,7 @@ class OnnxPredictor(Predictor):
 
     def _to_cpu(self):
         self.session, self.on_gpu = None, False
-        self.device = "ONNX Runtime CPUExecutionProvider (fell back from CUDA: out of GPU memory)"
+        self.device = f"{self._cpu_device()}, fell back from CUDA: out of GPU memory"
 
 
 def cuda_problem(ort):
@@ -203,11 +212,12 @@ def cuda_problem(ort):
     return None
 
 
-def load_predictor(weights, device="auto", log=print, outputs=MODEL_OUTPUTS, threads=None):
+def load_predictor(weights, device="auto", log=print, outputs=MODEL_OUTPUTS, threads=None, int8=True):
     """A Predictor for an opened ``.pt`` (PyTorch) or ``.onnx`` (ONNX Runtime) weights file on ``device``; it computes
     the ``outputs`` (of MODEL_OUTPUTS) asked for, or more.  ``threads``: ONNX Runtime's threads per pass on the CPU
-    (None: every core; PyTorch's are set with ``torch.set_num_threads``)."""
-    predictor = (OnnxPredictor(weights, device, log, outputs, threads) if weights.is_onnx
+    (None: every core; PyTorch's are set with ``torch.set_num_threads``).  ``int8``: ONNX Runtime on the CPU
+    multiplies int8 matrices (faster; False: float32 throughout, as PyTorch and GPUs always do)."""
+    predictor = (OnnxPredictor(weights, device, log, outputs, threads, int8) if weights.is_onnx
                  else TorchPredictor(weights, device, log))
     (log or print)(f"Inference device: {predictor.device}")
     if not weights.is_onnx and not predictor.on_gpu and importlib.util.find_spec("onnxruntime") is not None:

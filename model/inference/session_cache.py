@@ -39,11 +39,12 @@ def session_options(ort, shape, level=None, threads=None):
     return options
 
 
-def cached_session(ort, weights_bytes, outputs, make_graph, shape, threads=None):
+def cached_session(ort, weights_bytes, outputs, make_graph, shape, threads=None, variant=""):
     """A CPU session for inputs of ``shape`` (batch, height, width) of the graph ``make_graph()`` (ONNX bytes: the
-    weights ``weights_bytes`` cut to ``outputs``), from the cache where it holds that graph optimised for that shape,
-    else built and saved there (the graph is only made then).  ``threads``: see :func:`session_options`."""
-    key = hashlib.sha256(weights_bytes + repr((tuple(outputs), tuple(shape), ort.__version__)).encode())
+    weights ``weights_bytes`` cut to ``outputs``, made into ``variant``, e.g. "int8"), from the cache where it holds
+    that graph optimised for that shape, else built and saved there (the graph is only made then).  ``threads``: see
+    :func:`session_options`."""
+    key = hashlib.sha256(weights_bytes + repr((tuple(outputs), tuple(shape), ort.__version__, variant)).encode())
     path = cache_dir() / f"edc-{key.hexdigest()[:32]}.onnx"
     if path.is_file():
         try:

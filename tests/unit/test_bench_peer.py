@@ -111,7 +111,7 @@ def test_deepness_model_gives_the_probabilities_of_edc_on_the_same_pixels(scene,
         np.float32(meta["standardization_std"])
     theirs = session.run(None, {INPUT: x.transpose(0, 3, 1, 2)})[0]
     chw = values.transpose(2, 0, 1)
-    ours = load_predictor(open_weights(DEFAULT_ONNX), "cpu", None, ("probabilities",)).predict(
+    ours = load_predictor(open_weights(DEFAULT_ONNX), "cpu", None, ("probabilities",), int8=False).predict(
         normalization.normalize(chw[:3], opt_stats)[None], normalization.normalize(chw[3:], sar_stats)[None])
     np.testing.assert_allclose(theirs, ours["probabilities"], atol=1e-4)
 
@@ -130,3 +130,12 @@ def test_main_runs_edc_and_the_forward_passes_and_appends_json(tmp_path, capsys)
     saved = json.loads((tmp_path / "results.json").read_text().splitlines()[-1])
     assert saved["rows"][0]["size"] == 128 and "cores" in saved["header"]
     assert "| 128^2 |" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # starts qgis_process
+def test_edc_tile_runs_edc_and_its_forward_passes_on_that_tile_size(tmp_path):
+    if not peer.QGIS_PROCESS.exists():
+        pytest.skip(f"{peer.QGIS_PROCESS} is missing (make plugin)")
+    row = peer.main(["--sizes", "256", "--repeats", "1", "--workdir", str(tmp_path), "--edc-tile", "128"])[0]
+    assert row["tiles"] == 9  # 128 px tiles, 32 px overlap: starts 0, 96, 128 on each axis
+    assert "tiles of 128 x 128" in (tmp_path / "edc_segment.log").read_text()

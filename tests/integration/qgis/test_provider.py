@@ -12,22 +12,23 @@ def test_provider_registers_segment(provider):
     assert not alg.flags() & QgsProcessingAlgorithm.FlagNoThreading
     names = [p.name() for p in alg.parameterDefinitions()]
     assert names == ["OPTICAL", "SAR", "OPTICAL_BANDS", "SAR_BANDS", "WEIGHTS", "EXTENT", "SAR_UNITS", "RESOLUTION",
-                     "OUTPUT_GRID", "DEVICE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "OUTPUT", "CONFIDENCE", "CLOUDFREE",
-                     "RELIABILITY"]
+                     "OUTPUT_GRID", "DEVICE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "CPU_INT8", "OUTPUT", "CONFIDENCE",
+                     "CLOUDFREE", "RELIABILITY"]
     params = {p.name(): p for p in alg.parameterDefinitions()}
     for name in ("OPTICAL_BANDS", "SAR_BANDS", "WEIGHTS", "EXTENT", "CONFIDENCE", "CLOUDFREE", "RELIABILITY"):
         assert params[name].flags() & QgsProcessingParameterDefinition.FlagOptional, name
     for name in ("CONFIDENCE", "CLOUDFREE", "RELIABILITY"):
         assert not params[name].createByDefault(), name
-    for name in ("TILE_SIZE", "OVERLAP", "BATCH_SIZE"):
+    for name in ("TILE_SIZE", "OVERLAP", "BATCH_SIZE", "CPU_INT8"):
         assert params[name].flags() & QgsProcessingParameterDefinition.FlagAdvanced, name
+    assert params["CPU_INT8"].defaultValue() is True and "int8" in params["CPU_INT8"].description()
     assert params["OPTICAL_BANDS"].allowMultiple() and params["OPTICAL_BANDS"].parentLayerParameterName() == "OPTICAL"
     assert params["DEVICE"].options()[1:] == ["CPU", "CUDA (NVIDIA GPU)"]
     outputs = {o.name() for o in alg.outputDefinitions()}
     assert {"OUTPUT", "CLASS_STATS", "VALID_PIXELS", "VALID_AREA", "DEVICE_USED"} <= outputs
     help_text = alg.shortHelpString()
     for word in ("Optical bands", "Weights file", "bundled default", "CUDA", "CPU", "confidence", "reliability",
-                 "cloud-free", "nodata"):
+                 "cloud-free", "nodata", "int8 matrix products"):
         assert word in help_text, word
 
 

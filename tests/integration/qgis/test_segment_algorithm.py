@@ -228,3 +228,19 @@ def test_toolbox_dialog_runs_in_background_task_and_adds_styled_layer(provider, 
     assert len(layers) == 1 and isinstance(layers[0].renderer(), QgsPalettedRasterRenderer)
     assert [c.label for c in layers[0].renderer().classes()] == [name for name, _ in edc_classes]
     project.removeAllMapLayers()
+
+
+def test_onnx_weights_on_the_cpu_use_int8_unless_switched_off(provider, scene, edc_weights, tmp_path):
+    """CPU_INT8 (advanced, on by default) decides the CPU session's matrix products; the log and DEVICE_USED say
+    which, and both maps agree but for a few pixels."""
+    pytest.importorskip("onnx")
+    import processing
+
+    from helpers.weights import onnx_copy
+    weights = onnx_copy(edc_weights, tmp_path / "tiny.onnx")
+    default = processing.run("edc:segment", params(scene, weights, tmp_path / "int8.tif"))
+    exact = processing.run("edc:segment", params(scene, weights, tmp_path / "float.tif", CPU_INT8=False))
+    assert default["DEVICE_USED"] == "ONNX Runtime CPUExecutionProvider (int8 matrix products)"
+    assert exact["DEVICE_USED"] == "ONNX Runtime CPUExecutionProvider (float32 matrix products)"
+    a, b = (gdal.Open(str(r["OUTPUT"])).ReadAsArray() for r in (default, exact))
+    assert (a == 255).sum() == (b == 255).sum() and np.mean(a == b) > 0.95

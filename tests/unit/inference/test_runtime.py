@@ -40,12 +40,36 @@ def test_torch_predictor_outputs(tiny_weights):
 
 def test_onnx_predictor_matches_torch(tiny_weights, tiny_onnx):
     pytest.importorskip("onnxruntime")
-    onnx_pred = load_predictor(tiny_onnx, device="cpu")
-    assert onnx_pred.device == "ONNX Runtime CPUExecutionProvider"
+    onnx_pred = load_predictor(tiny_onnx, device="cpu", int8=False)
+    assert onnx_pred.device == "ONNX Runtime CPUExecutionProvider (float32 matrix products)"
     batch = _batch(3, 64)
     a, b = onnx_pred.predict(*batch), load_predictor(tiny_weights, device="cpu").predict(*batch)
     for key in a:
         np.testing.assert_allclose(a[key], b[key], atol=1e-4)
+
+
+def test_onnx_on_the_cpu_multiplies_int8_matrices_by_default_and_stays_close(tiny_weights, tiny_onnx, tmp_path,
+                                                                            monkeypatch):
+    """The default CPU session runs the int8 graph (it is what the session cache holds) and gives nearly the float
+    network's answers; int8=False keeps float32."""
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("EDC_CACHE_DIR", str(tmp_path / "cache"))
+    messages = []
+    int8 = load_predictor(tiny_onnx, device="cpu", log=messages.append)
+    assert int8.device == "ONNX Runtime CPUExecutionProvider (int8 matrix products)"
+    assert messages[0] == f"Inference device: {int8.device}"
+    batch = _batch(2, 64)
+    a = int8.predict(*batch)
+    b = load_predictor(tiny_weights, device="cpu").predict(*batch)
+    for key in a:
+        assert np.abs(a[key] - b[key]).max() < 0.05, key
+    assert np.mean(a["probabilities"].argmax(1) == b["probabilities"].argmax(1)) > 0.98
+    assert not np.array_equal(a["probabilities"], b["probabilities"])  # int8 differs a little from float32
+    cached = list((tmp_path / "cache").glob("edc-*.onnx"))
+    assert len(cached) == 1 and b"DynamicQuantizeMatMul" in cached[0].read_bytes()
+    load_predictor(tiny_onnx, device="cpu", int8=False).predict(*batch)
+    float_graphs = [p for p in (tmp_path / "cache").glob("edc-*.onnx") if p not in cached]
+    assert len(float_graphs) == 1 and b"DynamicQuantizeMatMul" not in float_graphs[0].read_bytes()
 
 
 def test_cuda_requested_without_gpu_is_a_clear_error(tiny_weights, monkeypatch):
@@ -61,7 +85,7 @@ def test_cuda_requested_for_onnx_without_provider(tiny_onnx, monkeypatch):
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
     with pytest.raises(EDCInputError, match="CUDAExecutionProvider is not available"):
         load_predictor(path, device="cuda")
-    assert load_predictor(path, device="auto").device == "ONNX Runtime CPUExecutionProvider"
+    assert load_predictor(path, device="auto").device.startswith("ONNX Runtime CPUExecutionProvider")
 
 
 @pytest.mark.parametrize("module, weights, command", [("torch", "tiny_weights", "pip install torch"),
@@ -144,7 +168,7 @@ def test_automatic_without_a_driver_stays_quiet_and_says_why(tiny_onnx, capfd, m
     monkeypatch.setattr(ctypes, "CDLL", no_driver)
     messages = []
     predictor = load_predictor(tiny_onnx, device="auto", log=messages.append)
-    assert predictor.device == "ONNX Runtime CPUExecutionProvider" and not predictor.on_gpu
+    assert predictor.device.startswith("ONNX Runtime CPUExecutionProvider") and not predictor.on_gpu
     assert messages[0] == "ONNX Runtime runs on the CPU: no NVIDIA driver was found on this machine."
     printed = capfd.readouterr()
     assert "onnxruntime" not in printed.err.lower() and "cuda" not in printed.err.lower(), printed.err
@@ -169,7 +193,8 @@ def test_onnx_computes_only_the_outputs_asked_for(tiny_onnx):
 def test_onnx_on_the_cpu_takes_any_tile_shape_and_batch(tiny_onnx, tiny_weights):
     """CPU sessions are built for one tile shape each: a run whose tiles change shape still gets right answers."""
     pytest.importorskip("onnxruntime")
-    onnx_pred, torch_pred = load_predictor(tiny_onnx, device="cpu"), load_predictor(tiny_weights, device="cpu")
+    onnx_pred = load_predictor(tiny_onnx, device="cpu", int8=False)
+    torch_pred = load_predictor(tiny_weights, device="cpu")
     for n, size in ((3, 64), (1, 40), (2, 64)):
         batch = _batch(n, size)
         np.testing.assert_allclose(onnx_pred.predict(*batch)["probabilities"],
