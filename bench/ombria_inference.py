@@ -3,7 +3,7 @@ split: every test pair of PNGs (Sentinel-2 B11/B8/B3 and Sentinel-1 VV, 256 x 25
 with the given weights and scored against its flood mask, pixels that segment() leaves nodata counted apart.
 
     .venv/bin/python -m bench.ombria_inference [--weights resources/edc_default.onnx] [--data ../shared/data/ombria]
-        [--tile-size 512] [--mosaic 3]
+        [--tile-size 512] [--mosaic 3] [--cpu-float32]
 
 ``--mosaic N`` maps N x N test patches put side by side (row-major in file order; the patches left over are
 dropped), so that tiles larger than one 256 px patch are tried as they would be on a whole scene.
@@ -95,15 +95,18 @@ def main(argv=None):
     parser.add_argument("--tile-size", type=int, default=None, help="tile size (default: the weights')")
     parser.add_argument("--overlap", type=int, default=None, help="tile overlap (default: the weights')")
     parser.add_argument("--mosaic", type=int, default=1, help="map N x N patches side by side (default 1)")
+    parser.add_argument("--cpu-float32", dest="cpu_int8", action="store_false",
+                        help="float32 matrix products (default: int8 on the CPU, as edc:segment)")
     args = parser.parse_args(argv)
     from model.inference import SegmentOptions, segment
 
     def run(optical, sar, weights, output, log):
         segment(SegmentOptions(optical, sar, weights, output, device="cpu", tile_size=args.tile_size,
-                               overlap=args.overlap), log=log)
+                               overlap=args.overlap, cpu_int8=args.cpu_int8), log=log)
     result = score(args.weights, args.data, run, args.mosaic)
     print(f"weights {Path(args.weights).name}, tile size {args.tile_size or 'default'}, overlap "
-          f"{args.overlap if args.overlap is not None else 'default'}, mosaic {args.mosaic} x {args.mosaic}")
+          f"{args.overlap if args.overlap is not None else 'default'}, mosaic {args.mosaic} x {args.mosaic}, "
+          f"{'int8' if args.cpu_int8 else 'float32'} matrix products")
     print(f"OMBRIA test split through segment(): flood-water IoU {result['iou']:.4f} over mapped pixels, "
           f"{result['iou_nodata_as_land']:.4f} with nodata counted as not water; {100 * result['nodata']:.2f} % of "
           f"pixels nodata; warnings on patches {', '.join(result['warned']) or '-'}")
