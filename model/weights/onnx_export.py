@@ -113,7 +113,8 @@ def main(argv=None):
     parser.add_argument("--half", action="store_true",
                         help="store the weights as float16 (half the file; computed in float32)")
     parser.add_argument("--int8", action="store_true",
-                        help="quantise the matrix products to int8 (CPU only: about 9 %% less network time here)")
+                        help="store the matrix products quantised to int8 (a smaller file, CPU only; CPU sessions "
+                             "of float weights quantise them at load anyway)")
     args = parser.parse_args(argv)
     weights = open_weights(args.weights)
     print(export_onnx(weights.build_model(), weights.metadata, args.out, half=args.half, int8=args.int8))
