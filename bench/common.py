@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from model.vocabulary import DEFAULT_WEIGHTS_FILE
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WEIGHTS = ROOT / "resources" / "edc_default.pt"  # the trained network, for benchmarks that need PyTorch
-DEFAULT_ONNX = ROOT / "resources" / "edc_default.onnx"  # the same network as edc:segment maps with by default
+DEFAULT_ONNX = ROOT / "resources" / DEFAULT_WEIGHTS_FILE  # the same network as edc:segment maps with by default
 BLOCK = 512
 TIME = "/usr/bin/time"  # GNU time (Debian package "time"), for the peak memory of a child process
 

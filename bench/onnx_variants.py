@@ -1,9 +1,10 @@
-"""Network time of ONNX files of the same network on the CPU, the way ``edc:segment`` runs them.
+"""Network time of ONNX files of the same network on the CPU, in sessions shaped like those of ``edc:segment``.
 
-For weights variants (float16 storage, ONNX Runtime's dynamic int8, weight-only MatMulNBits, ...): each file gets
-the CPU session ``edc:segment`` builds (one tile per pass, fixed shape, probabilities only); rounds alternate between
-the files, the median time per tile is reported with the share of pixels whose class agrees with the first file's on
-the same random tiles.  Accuracy on real data is ``model.evaluate``'s job.
+For weights variants (float16 storage, ONNX Runtime's dynamic int8, weight-only MatMulNBits, ...): each file runs
+as it is (no int8 made at load, no session cache) in a CPU session of the shape ``edc:segment`` uses (one tile per
+pass, fixed shape, probabilities only); rounds alternate between the files, the median time per tile is reported with
+the share of pixels whose class agrees with the first file's on the same random tiles.  Accuracy on real data is
+``bench.ombria_inference``'s job.
 
     .venv/bin/python -m bench.onnx_variants resources/edc_default.onnx other.onnx [--tile 512] [--rounds 5]
 """

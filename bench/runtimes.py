@@ -52,7 +52,7 @@ def main(argv=None):
 
     results = {}
     for name, path in (("PyTorch", pt), ("ONNX Runtime", onnx)):
-        predictor = load_predictor(open_weights(path), device="cpu", log=lambda m: None)
+        predictor = load_predictor(open_weights(path), device="cpu", log=lambda m: None, int8=False)  # runtimes, alike
         results[name] = throughput(predictor, batches)
         print(f"{name:<13} {predictor.device:<45} {results[name][0]:.3f} Mpx/s")
     ratio = results["ONNX Runtime"][0] / results["PyTorch"][0]

@@ -46,6 +46,7 @@ MAX_BATCH = 256
 CPU_BATCH = 4      # tiles per batch on the CPU (BATCH_SIZE 0 = automatic)
 GPU_BATCH = 8      # tiles per batch on a GPU (halved on out-of-memory)
 ONNX_CPU_BATCH = 1  # tiles per ONNX Runtime pass on the CPU, whose session is built for this fixed batch size
+CPU_INT8 = True     # ONNX weights on the CPU: int8 matrix products made at load (model/weights/onnx_int8.py)
 SESSION_CACHE_FILES = 8  # optimised graphs kept in the user's cache (model/inference/session_cache.py)
 DEFAULT_BLOCK = 4096  # segment_many's block side in model pixels: 4 blocks for 8192 x 8192; halo 1.25x the tiles
 

@@ -3,7 +3,7 @@
 import os
 
 from ..model.vocabulary import DEVICES as DEVICE_IDS
-from ..model.vocabulary import DEFAULT_WEIGHTS_FILE, OUTPUT_GRIDS, RESOLUTIONS, SAR_UNITS
+from ..model.vocabulary import CPU_INT8, DEFAULT_WEIGHTS_FILE, OUTPUT_GRIDS, RESOLUTIONS, SAR_UNITS
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESOURCES = os.path.join(PLUGIN_DIR, "resources")
@@ -31,7 +31,7 @@ CPU_INT8_LABEL = "On the CPU, int8 matrix products (faster; off: float32 through
 def cpu_int8_parameter(name):
     """The mapping algorithms' advanced switch for int8 matrix products on the CPU (on by default)."""
     from qgis.core import QgsProcessingParameterBoolean, QgsProcessingParameterDefinition
-    param = QgsProcessingParameterBoolean(name, CPU_INT8_LABEL, True)
+    param = QgsProcessingParameterBoolean(name, CPU_INT8_LABEL, CPU_INT8)
     param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
     return param
 

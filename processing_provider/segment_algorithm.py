@@ -49,7 +49,7 @@ a warning naming the value; a band without signal is an error.</li>
 (0 = automatic). The scene is processed tile by tile, so memory use does not grow with its size.</li>
 <li><b>Device</b>: <i>Automatic</i> uses an NVIDIA GPU through CUDA when PyTorch (for .pt) or ONNX Runtime (for
 .onnx) can use one, otherwise the CPU; <i>CUDA</i> fails with a clear message when no GPU is usable. The device
-actually used is written to the log. On the CPU, ONNX weights run their matrix products in int8 (about 13 % less
+actually used is written to the log. On the CPU, ONNX weights run their matrix products in int8 (5-13 % less
 network time; on the OMBRIA test split the same flood-water IoU within 0.001); the advanced <b>int8 matrix
 products</b> switch turned off computes in float32 throughout, as a GPU does.</li>
 </ul>

@@ -4,17 +4,18 @@ each worker process loads once and keeps for all its tasks."""
 from ..errors import EDCError
 from ..inference.malloc import keep_freed_memory
 from ..inference.runtime import load_predictor
+from ..vocabulary import CPU_INT8
 from ..weights import open_weights
 from .block import run_block
 from .manifest import file_signature
 from .plan import whole_scene
 from .scene import prepare_scene
 
-_LOADED = {}  # (weights file's path, size, time; device, threads) -> (weights, predictor): one per worker process
+_LOADED = {}  # (weights file's path, size, time; device, threads, int8) -> (weights, predictor): one per process
 LOADS = []  # the keys loaded by this process, in order (a worker's record: once per weights, not per task)
 
 
-def loaded(weights_path, device, threads, int8=True):
+def loaded(weights_path, device, threads, int8=CPU_INT8):
     """(weights, predictor) of this worker process for ``weights_path`` on ``device``, loaded on first use and
     again where the file has changed (a long-lived worker of a user's cluster).  ``threads``: the network's threads in
     this process, PyTorch's or ONNX Runtime's (None: as they are); ``int8``: see :class:`SegmentOptions` cpu_int8."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EDCInputError
-from ..vocabulary import DEVICES, MAX_BATCH, MAX_TILE, MIN_TILE, OUTPUT_GRIDS, RESOLUTIONS, SAR_UNITS
+from ..vocabulary import CPU_INT8, DEVICES, MAX_BATCH, MAX_TILE, MIN_TILE, OUTPUT_GRIDS, RESOLUTIONS, SAR_UNITS
 
 
 @dataclass
@@ -21,7 +21,7 @@ class SegmentOptions:
     ``resolution``: "weights" (the inputs are read at the weights' ground sampling distance where the optical pixels
     differ from it, see model/geo/resolution.py) or "native"; ``output_grid``: "optical" or "model".
     ``confidence``, ``cloudfree``, ``reliability``: optional extra GeoTIFFs.  ``cpu_int8``: with ONNX weights on the
-    CPU, int8 matrix products (about 13 % less network time, same map within a few pixels in ten thousand; False:
+    CPU, int8 matrix products (5-13 % less network time, same map within a few pixels in ten thousand; False:
     float32 throughout)."""
     optical: str
     sar: str
@@ -40,7 +40,7 @@ class SegmentOptions:
     confidence: str = None
     cloudfree: str = None
     reliability: str = None
-    cpu_int8: bool = True
+    cpu_int8: bool = CPU_INT8
 
     def __post_init__(self):
         if self.device not in DEVICES:

@@ -15,8 +15,8 @@ import numpy as np
 
 from ..dependencies import import_onnxruntime, import_torch
 from ..errors import EDCInputError, EDCWeightsError, reported_as_input_error
-from ..vocabulary import CPU_BATCH, GPU_BATCH, MODEL_OUTPUTS, ONNX_CPU_BATCH
-from ..weights.onnx_int8 import quantize_matmuls
+from ..vocabulary import CPU_BATCH, CPU_INT8, GPU_BATCH, MODEL_OUTPUTS, ONNX_CPU_BATCH
+from ..weights.onnx_int8 import VARIANT, quantize_matmuls
 from ..weights.onnx_proto import keep_outputs
 from .session_cache import cached_session
 
@@ -121,7 +121,7 @@ class OnnxPredictor(Predictor):
     matrix products are int8 (:mod:`model.weights.onnx_int8`).  On a GPU one session takes any batch and tile size,
     in float32."""
 
-    def __init__(self, weights, device="auto", log=print, outputs=MODEL_OUTPUTS, threads=None, int8=True):
+    def __init__(self, weights, device="auto", log=print, outputs=MODEL_OUTPUTS, threads=None, int8=CPU_INT8):
         super().__init__(log)
         ort = self.ort = import_onnxruntime()
         self.threads = threads  # per pass on the CPU (None: every core)
@@ -167,8 +167,7 @@ class OnnxPredictor(Predictor):
         """A GPU session (any shape), or with ``shape`` a CPU session for that tile shape (from the cache)."""
         try:
             if shape is not None and self.int8:
-                return cached_session(self.ort, self.weights_bytes, self.outputs,
-                                      lambda: quantize_matmuls(self.graph()), shape, self.threads, "int8")
+                return self._int8_session(shape)
             if shape is not None:
                 return cached_session(self.ort, self.weights_bytes, self.outputs, self.graph, shape, self.threads)
             return self.ort.InferenceSession(self.graph(), providers=providers)
@@ -177,6 +176,19 @@ class OnnxPredictor(Predictor):
                 raise
             raise EDCWeightsError(f"Weights file '{self.name}' cannot be loaded by ONNX Runtime "
                                   f"({str(exc).splitlines()[0][:200]}); export it again.") from None
+
+    def _int8_session(self, shape):
+        """The int8 CPU session for ``shape``; where it cannot be built (weights of an unusual form, an ONNX Runtime
+        without the int8 kernel), the float32 one, with a log line saying so."""
+        try:
+            return cached_session(self.ort, self.weights_bytes, self.outputs, lambda: quantize_matmuls(self.graph()),
+                                  shape, self.threads, VARIANT)
+        except Exception as exc:  # noqa: BLE001 - any failure of the int8 graph: float32 still maps
+            self.int8 = False
+            self.device = self._cpu_device()
+            self.log(f"WARNING: int8 matrix products could not be used with '{self.name}' "
+                     f"({str(exc).splitlines()[0][:200]}); computing in float32 (slower, same map).")
+        return cached_session(self.ort, self.weights_bytes, self.outputs, self.graph, shape, self.threads)
 
     def _run(self, optical, sar):
         if self.on_gpu:
@@ -212,7 +224,7 @@ def cuda_problem(ort):
     return None
 
 
-def load_predictor(weights, device="auto", log=print, outputs=MODEL_OUTPUTS, threads=None, int8=True):
+def load_predictor(weights, device="auto", log=print, outputs=MODEL_OUTPUTS, threads=None, int8=CPU_INT8):
     """A Predictor for an opened ``.pt`` (PyTorch) or ``.onnx`` (ONNX Runtime) weights file on ``device``; it computes
     the ``outputs`` (of MODEL_OUTPUTS) asked for, or more.  ``threads``: ONNX Runtime's threads per pass on the CPU
     (None: every core; PyTorch's are set with ``torch.set_num_threads``).  ``int8``: ONNX Runtime on the CPU

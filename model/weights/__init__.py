@@ -3,6 +3,8 @@
 - ``metadata``: the JSON schema every weights file carries, validated field by field (``make_metadata``).
 - ``files``: ``open_weights(path) -> WeightsFile`` (read and validated once), ``save_weights``.
 - ``onnx_export``: ``export_onnx`` (needs torch and onnx).
+- ``onnx_proto``: ONNX metadata, inputs and outputs read, outputs cut, without the onnx package.
+- ``onnx_int8``: ``quantize_matmuls``, the int8 graph CPU sessions run (without the onnx package).
 """
 
 from .files import WeightsFile, open_weights, save_weights

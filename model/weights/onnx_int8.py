@@ -2,29 +2,34 @@
 
 ONNX Runtime's ``DynamicQuantizeMatMul`` (domain com.microsoft) multiplies int8 weights with activations it quantises
 to uint8 at every pass; for EDC's linear layers (96 matrix products holding 7.0 M of the small model's 9.6 M weights)
-that took about 13 % less network time per 512 px tile than float32 on the development CPU (BENCHMARKS.md), with the
-same flood-water IoU on the OMBRIA test split within 0.001.  The weights file stays float (float16 storage): one file
-for the CPU and the GPU, where CUDA has no kernel for these nodes.  Each matrix product whose second input is a
-constant (an initializer, or a Cast of one) becomes one ``DynamicQuantizeMatMul`` with symmetric per-column int8
-weights (zero point 0); convolutions stay float (quantised ones ran 3x slower here).  Graphs already quantised (or
-without such products) come back unchanged.  Works on the protobuf bytes (:mod:`.onnx_proto`), without the ``onnx``
-package.
+that took 5-13 % less network time per 512 px tile than float32 on the development CPU, 6 % less time end to end
+(BENCHMARKS.md), with the same flood-water IoU on the OMBRIA test split within 0.001.  The weights file stays float
+(float16 storage): one file for the CPU and the GPU, where CUDA has no kernel for these nodes.  Each matrix product
+whose second input is a constant (a float32 initializer, or a Cast to float32 of a float16 or float32 one) becomes one
+``DynamicQuantizeMatMul`` with symmetric per-column int8 weights (zero point 0); convolutions stay float (quantised
+ones ran 3x slower here).  Graphs already quantised, without such products, or with subgraphs (If, Loop: not EDC's)
+come back unchanged.  Works on the protobuf bytes (:mod:`.onnx_proto`), without the ``onnx`` package.  ``VARIANT``
+names this transform in the session cache: change it with the transform, so that graphs an older one cached are not
+reused.
 """
 
 import numpy as np
 
-from .onnx_proto import (GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_NODE, GRAPH_OUTPUT, LENGTH, MODEL_GRAPH, VARINT,
-                         _encode_varint, _length_field, _name, _varint, fields)
+from .onnx_proto import (ATTR_G, ATTR_GRAPHS, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_NODE, GRAPH_OUTPUT, LENGTH,
+                         MODEL_GRAPH, NAME, NODE_ATTRIBUTE, VARINT, _encode_varint, _length_field, _name, _varint,
+                         fields)
 
 MODEL_OPSET_IMPORT = 8                                       # ModelProto
 OPSET_DOMAIN, OPSET_VERSION = 1, 2                           # OperatorSetIdProto
-NODE_INPUT, NODE_OUTPUT, NODE_OP_TYPE, NODE_ATTRIBUTE, NODE_DOMAIN = 1, 2, 4, 5, 7  # NodeProto
+NODE_INPUT, NODE_OUTPUT, NODE_OP_TYPE, NODE_DOMAIN = 1, 2, 4, 7  # NodeProto (attributes: NODE_ATTRIBUTE)
 TEXT_FIELDS = {NODE_INPUT: "inputs", NODE_OUTPUT: "outputs", NODE_OP_TYPE: "op_type", NODE_DOMAIN: "domain"}
-ATTR_NAME, ATTR_INT = 1, 3                                   # AttributeProto
+ATTR_INT = 3                                                 # AttributeProto (its name: NAME)
 TENSOR_DIMS, TENSOR_TYPE, TENSOR_NAME, TENSOR_RAW = 1, 2, 8, 9  # TensorProto
 FLOAT, INT8, FLOAT16 = 1, 3, 10                              # TensorProto.DataType
 FLOAT_TYPES = {FLOAT: "<f4", FLOAT16: "<f2"}
 QUANTIZED_OP, QUANTIZED_DOMAIN = "DynamicQuantizeMatMul", "com.microsoft"
+SUFFIXES = (".int8", ".int8_scale", ".int8_zero_point")   # the new tensors' names: weight name + suffix
+VARIANT = "int8-1"
 
 
 def quantize_matmuls(data):
@@ -49,6 +54,8 @@ def _quantized_graph(graph):
     items = list(fields(graph))
     tensors = {t["name"]: t for t in (_tensor(v) for n, w, v, _, _ in items if n == GRAPH_INITIALIZER and w == LENGTH)}
     nodes = {i: _node(v) for i, (n, w, v, _, _) in enumerate(items) if n == GRAPH_NODE and w == LENGTH}
+    if any(node["subgraph"] for node in nodes.values()):  # names read inside a subgraph are not counted here
+        return graph, False
     producer = {out: i for i, node in nodes.items() for out in node["outputs"]}
     uses = _uses(nodes.values(), [_name(v) for n, w, v, _, _ in items if n in (GRAPH_INPUT, GRAPH_OUTPUT)
                                   and w == LENGTH])
@@ -98,11 +105,14 @@ def _constant(names, tensors, nodes, producer):
     node = nodes.get(cast)
     if name not in tensors and node and node["op_type"] == "Cast" and node["to"] == FLOAT and not node["domain"]:
         source = tensors.get(node["inputs"][0]) if node["inputs"] else None
+        types = FLOAT_TYPES
     else:
-        source, cast = tensors.get(name), None
-    if source is None or source["type"] not in FLOAT_TYPES or len(source["dims"]) != 2 or source["raw"] is None:
+        source, cast, types = tensors.get(name), None, (FLOAT,)  # a float16 product stays float16: not ours
+    if source is None or source["type"] not in types or len(source["dims"]) != 2 or source["raw"] is None \
+            or 0 in source["dims"] or any(name + suffix in tensors for suffix in SUFFIXES):
         return None
-    return name, source, cast
+    weight = np.frombuffer(source["raw"], FLOAT_TYPES[source["type"]]).reshape(source["dims"])
+    return (name, source, cast) if np.isfinite(weight).all() else None
 
 
 def _quantized_tensors(name, source):
@@ -110,10 +120,9 @@ def _quantized_tensors(name, source):
     weight = np.frombuffer(source["raw"], FLOAT_TYPES[source["type"]]).astype(np.float32).reshape(source["dims"])
     scale = np.maximum(np.abs(weight).max(axis=0), 1e-12) / 127.0
     values = np.clip(np.rint(weight / scale), -127, 127).astype(np.int8)
-    return [(f"{name}.int8", _tensor_bytes(f"{name}.int8", INT8, values)),
-            (f"{name}.int8_scale", _tensor_bytes(f"{name}.int8_scale", FLOAT, scale.astype("<f4"))),
-            (f"{name}.int8_zero_point", _tensor_bytes(f"{name}.int8_zero_point", INT8,
-                                                      np.zeros(scale.shape, np.int8)))]
+    arrays = (values, scale.astype("<f4"), np.zeros(scale.shape, np.int8))
+    return [(name + suffix, _tensor_bytes(name + suffix, data_type, array))
+            for suffix, data_type, array in zip(SUFFIXES, (INT8, FLOAT, INT8), arrays)]
 
 
 def _tensor(value):
@@ -133,7 +142,7 @@ def _tensor(value):
 
 def _node(value):
     """inputs, outputs, op_type, domain, Cast's ``to`` and every other field's bytes of a NodeProto."""
-    node = {"inputs": [], "outputs": [], "op_type": "", "domain": "", "to": None, "rest": []}
+    node = {"inputs": [], "outputs": [], "op_type": "", "domain": "", "to": None, "subgraph": False, "rest": []}
     for number, wire, field, start, end in fields(value):
         text = bytes(field).decode("utf-8") if wire == LENGTH and number in TEXT_FIELDS else None
         if text is not None and number in (NODE_INPUT, NODE_OUTPUT):
@@ -144,8 +153,9 @@ def _node(value):
             continue
         if number == NODE_ATTRIBUTE and wire == LENGTH:
             attribute = {n: v for n, w, v, _, _ in fields(field)}
-            if bytes(attribute.get(ATTR_NAME, b"")) == b"to":
+            if bytes(attribute.get(NAME, b"")) == b"to":
                 node["to"] = attribute.get(ATTR_INT)
+            node["subgraph"] |= ATTR_G in attribute or ATTR_GRAPHS in attribute
         node["rest"].append(bytes(value[start:end]))
     return node
 

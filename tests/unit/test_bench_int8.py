@@ -16,4 +16,6 @@ def test_int8_and_float32_map_the_scene_alike(tmp_path, monkeypatch):
     assert len(result["runs"][True]) == len(result["runs"][False]) == 1
     assert result["ratio"] == pytest.approx(result["int8_s"] / result["float32_s"])
     assert result["agreement"] > 0.99
+    graphs = [p.read_bytes() for p in (tmp_path / "cache").glob("edc-*.onnx")]  # one session of each kind ran
+    assert sorted(b"DynamicQuantizeMatMul" in g for g in graphs) == [False, True]
     assert (tmp_path / "int8.tif").is_file() and (tmp_path / "float32.tif").is_file()

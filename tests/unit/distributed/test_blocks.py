@@ -56,6 +56,17 @@ def test_blocks_equal_one_run_on_the_sample_scene(tmp_path, tiny_weights):
     assert_same(single, vrt, confidence)
 
 
+def test_blocks_equal_one_run_with_onnx_weights_in_int8(tmp_path, tiny_onnx):
+    """The default CPU path for ONNX weights (int8 matrix products, quantised per tile): blocks still equal one run."""
+    settings = dict(tile_size=32, overlap=8, device="cpu", extent=SAMPLE_EXTENT)
+    single = run_segment(SAMPLE + "optical.tif", SAMPLE + "sar.tif", tiny_onnx, tmp_path / "single.tif",
+                         confidence=str(tmp_path / "single_confidence.tif"), **settings)
+    assert single.device == "ONNX Runtime CPUExecutionProvider (int8 matrix products)"
+    vrt, confidence, _ = blocks_mosaic(tmp_path, SAMPLE + "optical.tif", SAMPLE + "sar.tif", tiny_onnx, 48,
+                                       **settings)
+    assert_same(single, vrt, confidence)
+
+
 def test_blocks_equal_one_run_read_at_the_weights_resolution(tmp_path, tiny_weights, pixel=5.0):
     optical, sar = stripe_pair(tmp_path, rows=80, cols=70)
     from osgeo import gdal

@@ -54,12 +54,56 @@ def test_a_constant_weight_product_becomes_int8_with_per_column_scales():
 
 
 def test_float16_weights_behind_a_cast_are_quantised_and_the_cast_dropped():
-    w = _weights()
+    w = _weights().astype(np.float16)
     data = _model([helper.make_node("Cast", ["w.float16"], ["w"], to=TensorProto.FLOAT, name="cast"),
-                   helper.make_node("MatMul", ["x", "w"], ["y"])], {"w.float16": w.astype(np.float16)})
-    model = onnx.load_from_string(quantize_matmuls(data))
+                   helper.make_node("MatMul", ["x", "w"], ["y"])], {"w.float16": w})
+    quantized = quantize_matmuls(data)
+    model = onnx.load_from_string(quantized)
     assert [n.op_type for n in model.graph.node] == ["DynamicQuantizeMatMul"]
     assert sorted(t.name for t in model.graph.initializer) == ["w.int8", "w.int8_scale", "w.int8_zero_point"]
+    x = np.random.default_rng(3).normal(size=(16, 8)).astype(np.float32)
+    got, want = _run(quantized, x)[0], x @ w.astype(np.float32)
+    assert np.abs(got - want).max(axis=0) == pytest.approx(0, abs=0.02 * np.abs(want).max())
+    assert all(np.abs(got - want)[:, c].max() < 0.02 * np.abs(want[:, c]).max() for c in range(4))
+
+
+def _float16_graph():
+    """x -> Cast to float16 -> MatMul with a float16 constant -> Cast to float32: a product in float16."""
+    return _model([helper.make_node("Cast", ["x"], ["x16"], to=TensorProto.FLOAT16),
+                   helper.make_node("MatMul", ["x16", "w"], ["y16"]),
+                   helper.make_node("Cast", ["y16"], ["y"], to=TensorProto.FLOAT)],
+                  {"w": _weights().astype(np.float16)})
+
+
+def _subgraph_graph():
+    """The weights read by a MatMul and inside the branch of an If."""
+    branch = helper.make_graph([helper.make_node("ReduceSum", ["w"], ["s"], keepdims=0)], "branch", [],
+                               [helper.make_tensor_value_info("s", TensorProto.FLOAT, [])])
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["y"]),
+             helper.make_node("Constant", [], ["c"], value=numpy_helper.from_array(np.array(True))),
+             helper.make_node("If", ["c"], ["z"], then_branch=branch, else_branch=branch)]
+    return _model(nodes, {"w": _weights()}, outputs=("y", "z"))
+
+
+def _collision_graph():
+    """A graph that already holds a tensor with the name the int8 weights would get."""
+    return _model([helper.make_node("MatMul", ["x", "w"], ["a"]),
+                   helper.make_node("Add", ["a", "w.int8_scale"], ["y"])],
+                  {"w": _weights(), "w.int8_scale": np.ones(4, np.float32)})
+
+
+def _infinite_graph():
+    w = _weights()
+    w[0, 0] = np.inf
+    return _model([helper.make_node("MatMul", ["x", "w"], ["y"])], {"w": w})
+
+
+@pytest.mark.parametrize("make", [_float16_graph, _subgraph_graph, _collision_graph, _infinite_graph],
+                         ids=["float16 product", "weights read in a subgraph", "name taken", "infinite weight"])
+def test_graphs_it_cannot_quantise_safely_come_back_unchanged(make):
+    data = make()
+    ort.InferenceSession(data, providers=["CPUExecutionProvider"])  # a valid graph to begin with
+    assert quantize_matmuls(data) == data
 
 
 def test_weights_read_elsewhere_stay_float_and_shared_weights_are_quantised_once():
