@@ -89,3 +89,10 @@ def test_the_command_line_maps_with_the_onnx_default_weights_like_the_plugin():
     weights = Path(build_parser().parse_args(["--out", "x.tif"]).weights)
     assert weights.suffix == ".onnx" and weights.is_file()
     assert weights.name == DEFAULT_WEIGHTS_FILE  # processing_provider/common.py's DEFAULT_WEIGHTS is built from it
+
+
+def test_cpu_float32_reaches_the_settings_every_block_is_mapped_with():
+    from model.distributed.cli import build_parser, options_from
+    base = ["--out", "x.tif", "--optical", "a.tif", "--sar", "b.tif"]
+    assert options_from(build_parser().parse_args(base)).settings["cpu_int8"] is True
+    assert options_from(build_parser().parse_args(base + ["--cpu-float32"])).settings["cpu_int8"] is False
