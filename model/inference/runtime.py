@@ -129,6 +129,7 @@ class OnnxPredictor(Predictor):
         self.name, self.weights_bytes = weights.name, weights.onnx_bytes
         self.outputs = [o for o in weights.onnx_outputs if o in outputs]
         self._graph = weights.onnx_bytes if len(self.outputs) == len(weights.onnx_outputs) else None
+        self._quantized = None  # the int8 graph, made from _graph when a CPU session is first built
         self.sessions = {}  # tile shape (batch, height, width) -> CPU session
         self.session = None  # the GPU session
         problem = cuda_problem(ort) if device in ("cuda", "auto") else None
@@ -177,12 +178,18 @@ class OnnxPredictor(Predictor):
             raise EDCWeightsError(f"Weights file '{self.name}' cannot be loaded by ONNX Runtime "
                                   f"({str(exc).splitlines()[0][:200]}); export it again.") from None
 
+    def _int8_graph(self):
+        """The graph cut to the outputs asked for, its matrix products int8 (made once, for every tile shape)."""
+        if self._quantized is None:
+            self._quantized = quantize_matmuls(self.graph())
+        return self._quantized
+
     def _int8_session(self, shape):
         """The int8 CPU session for ``shape``; where it cannot be built (weights of an unusual form, an ONNX Runtime
         without the int8 kernel), the float32 one, with a log line saying so."""
         try:
-            return cached_session(self.ort, self.weights_bytes, self.outputs, lambda: quantize_matmuls(self.graph()),
-                                  shape, self.threads, VARIANT)
+            return cached_session(self.ort, self.weights_bytes, self.outputs, self._int8_graph, shape, self.threads,
+                                  VARIANT)
         except Exception as exc:  # noqa: BLE001 - any failure of the int8 graph: float32 still maps
             self.int8 = False
             self.device = self._cpu_device()

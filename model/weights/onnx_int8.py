@@ -52,7 +52,8 @@ def quantize_matmuls(data):
 def _quantized_graph(graph):
     """(graph bytes, whether any product was quantised)."""
     items = list(fields(graph))
-    tensors = {t["name"]: t for t in (_tensor(v) for n, w, v, _, _ in items if n == GRAPH_INITIALIZER and w == LENGTH)}
+    initializers = {i: _tensor(v) for i, (n, w, v, _, _) in enumerate(items) if n == GRAPH_INITIALIZER and w == LENGTH}
+    tensors = {t["name"]: t for t in initializers.values()}
     nodes = {i: _node(v) for i, (n, w, v, _, _) in enumerate(items) if n == GRAPH_NODE and w == LENGTH}
     if any(node["subgraph"] for node in nodes.values()):  # names read inside a subgraph are not counted here
         return graph, False
@@ -70,18 +71,16 @@ def _quantized_graph(graph):
             added[name] = _quantized_tensors(name, source)
         replaced[index] = _node_bytes(node, [node["inputs"][0]] + [t[0] for t in added[name]])
         uses[name] -= 1
-        if uses[name] == 0:  # nothing reads the float weights any more: drop them (and the Cast that made them)
-            released.add(source["name"] if cast is None else name)
-            if cast is not None:
-                dropped.add(cast)
-                uses[source["name"]] -= 1
-                if uses[source["name"]] == 0:
-                    released.add(source["name"])
+        if uses[name] == 0 and cast is not None:  # the Cast feeds nothing now: drop it, and its input if unread
+            dropped.add(cast)
+            uses[source["name"]] -= 1
+        if uses[source["name"]] == 0:  # nothing reads the float weights any more
+            released.add(source["name"])
     if not replaced:
         return graph, False
     out = []
     for i, (number, wire, value, start, end) in enumerate(items):
-        if i in dropped or (number == GRAPH_INITIALIZER and wire == LENGTH and _tensor(value)["name"] in released):
+        if i in dropped or (i in initializers and initializers[i]["name"] in released):
             continue
         out.append(replaced[i] if i in replaced else bytes(graph[start:end]))
     out += [_length_field(GRAPH_INITIALIZER, tensor) for tensors_ in added.values() for _, tensor in tensors_]
