@@ -79,7 +79,8 @@ HELP = {
     "edc_version": "EDC network version: 1 (the shipped weights' network) or 2 (U-Net decoder, padded carriers "
                    "masked, global stage 4, reliability-weighted carriers, r as gate input, MLP ratio 4)",
     "net_options": "comma-separated key=value overrides of the network config, values as JSON or plain text "
-                   "(e.g. decoder=multiscale,mlp_ratio=2,mask_padding=false; keys in model/network/config.py)",
+                   "(e.g. decoder=multiscale,mlp_ratio=2,mask_padding=false,window=[16,8]; keys in "
+                   "model/network/config.py)",
     "soft_reliability": "reliability target = share of the ground signal the synthetic clouds let through (1 - "
                         "opacity, shadows and thin edges included) instead of 1 - the binary cloud mask",
     "ignore_real_clouds": "leave the real clouds of 8-bit training patches (bright grey pixels) out of the "
@@ -151,11 +152,22 @@ def phase_plan(opts):
     return [("teacher", teacher_epochs), ("student", opts.epochs)]
 
 
+def _top_level_items(text):
+    """``text`` split at the commas outside brackets, so a value may be a JSON list (``window=[16,8]``)."""
+    items, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    return items + [text[start:]]
+
+
 def net_options(opts):
     """``--net-options`` as a dict (values parsed as JSON, else kept as text); EDCError naming a bad entry."""
     import json
     out = {}
-    for item in filter(None, (opts.net_options or "").split(",")):
+    for item in filter(None, _top_level_items(opts.net_options or "")):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise EDCError(f"--net-options entry {item!r} is not key=value; give e.g. decoder=multiscale,mlp_ratio=2.")

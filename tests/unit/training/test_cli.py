@@ -150,3 +150,10 @@ def test_edc_v2_recipe_trains_and_its_weights_load(tmp_path, capsys):
     student = trainer._start_phase(1, "student", 1, None).model.state_dict()
     assert all(torch.equal(student[k], v) for k, v in trainer.teacher_state.items())
     assert any(k.startswith("cloud_removal.") for k in student)
+
+
+def test_net_options_take_json_lists():
+    """A list value keeps its commas (``window=[16,8]``); the entries around it still split at top-level commas."""
+    from model.training.options import net_options
+    opts = TrainOptions(data="d", out="o", net_options="decoder=multiscale,window=[16,8],mlp_ratio=2")
+    assert net_options(opts) == {"decoder": "multiscale", "window": [16, 8], "mlp_ratio": 2}
