@@ -15,6 +15,8 @@ value, so older weights build exactly as before).  Version 2 (``V2_OPTIONS``) ch
 - reliability: "bias" (v1: plain carrier averages, log r key bias) or "pooled" (v2: r-weighted carrier pooling and a
   learnt per-head scale on log r);
 - gate: "product" (v1: m = r * g) or "input" (v2: r is an input of the gate, m = g(optical, SAR, r));
+- sar_path: False (v1, v2) or True: the SAR projection is also a direct input of DCHF's fusion, not only through the
+  gated optical/SAR mix (an option of both versions; files without the key build without it);
 - mlp_ratio (v2: 4), drop_path (stochastic depth rate at the attention stages), layer_scale (initial branch scale,
   0 = none).
 
@@ -40,7 +42,7 @@ PRESETS = {
 EDC_VERSIONS = (1, 2)
 # every version switch with its v1 value (what a file without the key means)
 V1_OPTIONS = {"edc_version": 1, "decoder": "multiscale", "mask_padding": False, "stage4": "carrier",
-              "reliability": "bias", "gate": "product", "drop_path": 0.0, "layer_scale": 0.0}
+              "reliability": "bias", "gate": "product", "sar_path": False, "drop_path": 0.0, "layer_scale": 0.0}
 V2_OPTIONS = {"edc_version": 2, "decoder": "unet", "mask_padding": True, "stage4": "global", "reliability": "pooled",
               "gate": "input", "mlp_ratio": 4.0, "drop_path": 0.0, "layer_scale": 0.0}
 CHOICES = {"decoder": ("multiscale", "unet"), "stage4": ("carrier", "global"), "reliability": ("bias", "pooled"),

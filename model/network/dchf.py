@@ -5,7 +5,9 @@
    r in (0, 1) (low where optical disagrees with SAR, as under clouds).
 3. Local part: a pixel gate g decides the optical/SAR mix; in v1 r scales it (m = r * g), so unreliable optical
    evidence is replaced by SAR; in v2 (``gate_input``) r is one of the gate's inputs (m = g(optical, SAR, r)), so
-   thin cloud need not switch to SAR; the mix is fused with the previous fusion state.
+   thin cloud need not switch to SAR; the mix is fused with the previous fusion state.  With ``sar_path`` the SAR
+   projection is also an input of that fusion in its own right, so SAR evidence reaches the fusion stream where the
+   gate keeps optical (clouds corrupt optical, never SAR, so only the optical share needs gating).
 4. Global part: the fusion stream's stage body runs on the local fusion with r; at attention stages its carrier
    tokens carry pooled r and log r biases their attention logits (see carrier_attention.py).
 5. Gated residual feedback: the fused features flow back into both streams (value * sigmoid(gate)), except after
@@ -37,7 +39,7 @@ class Feedback(nn.Module):
 class DCHF(nn.Module):
     """Fuse one stage.  ``forward(opt, sar, prev, fusion_body) -> fused, reliability, opt, sar``."""
 
-    def __init__(self, opt_dim, sar_dim, dim, fusion_body, feedback=True, gate_input=False):
+    def __init__(self, opt_dim, sar_dim, dim, fusion_body, feedback=True, gate_input=False, sar_path=False):
         super().__init__()
         self.proj_opt, self.proj_sar = ConvBN(opt_dim, dim), ConvBN(sar_dim, dim)
         self.reliability = nn.Sequential(ConvBN(dim, dim, 3, groups=dim, act=True), nn.Conv2d(dim, 1, 1))
@@ -48,7 +50,8 @@ class DCHF(nn.Module):
             with torch.no_grad():
                 self.gate.weight[:, -1] = GATE_R_WEIGHT
                 self.gate.bias.fill_(-GATE_R_WEIGHT / 2)
-        self.fuse = ConvBN(2 * dim, dim)
+        self.sar_path = bool(sar_path)
+        self.fuse = ConvBN((3 if self.sar_path else 2) * dim, dim)
         self.body = fusion_body
         # the last stage has no later stage to feed back into
         self.back_opt = Feedback(dim, opt_dim) if feedback else None
@@ -63,7 +66,8 @@ class DCHF(nn.Module):
             m = r * torch.sigmoid(self.gate(torch.cat([po, ps], 1)))
         local = m * po + (1.0 - m) * ps
         prev = local if prev is None else prev
-        fused = self.body(prev + self.fuse(torch.cat([local, prev], 1)), reliability=r)
+        parts = [local, ps, prev] if self.sar_path else [local, prev]
+        fused = self.body(prev + self.fuse(torch.cat(parts, 1)), reliability=r)
         if self.back_opt is not None:
             opt, sar = self.back_opt(opt, fused), self.back_sar(sar, fused)
         return fused, r, opt, sar

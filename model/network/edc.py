@@ -30,7 +30,8 @@ class EDC(nn.Module):
         self.sar = Stream(c["in_sar"], sar_dims, c)
         self.fusion_down = nn.ModuleList([downsample(dims[i], dims[i + 1]) for i in range(3)])
         self.dchf = nn.ModuleList([DCHF(dims[i], sar_dims[i], dims[i], make_body(c, i, dims[i]), i < 3,
-                                        gate_input=c["gate"] == "input") for i in range(4)])
+                                        gate_input=c["gate"] == "input", sar_path=c["sar_path"])
+                                   for i in range(4)])
         if c["decoder"] == "unet":
             self.decoder = UNetHead(dims, c["num_classes"])
             self.cloud_removal = (CloudRemovalHead(dims[0], dims[0], c["in_optical"], c["decoder_dim"])

@@ -124,6 +124,26 @@ def test_reliability_is_a_gate_input_in_v2_and_a_multiplier_in_v1():
     assert torch.allclose(local, ps, atol=1e-5)        # v1: m = r * g ~ 0 -> SAR only
 
 
+def test_sar_path_passes_sar_to_the_fusion_where_the_gate_keeps_optical():
+    """With ``sar_path`` the fusion conv sees the SAR projection next to the mix, though g ~ 1 keeps only optical."""
+    torch.manual_seed(0)
+    dchf = DCHF(4, 4, 4, _Echo(), feedback=False, gate_input=True, sar_path=True).eval()
+    with torch.no_grad():
+        dchf.gate.weight.zero_()
+        dchf.gate.bias.fill_(30.0)
+    seen = {}
+    dchf.proj_opt.register_forward_hook(lambda m, i, o: seen.__setitem__("po", o))
+    dchf.proj_sar.register_forward_hook(lambda m, i, o: seen.__setitem__("ps", o))
+    dchf.fuse.register_forward_hook(lambda m, i, o: seen.__setitem__("fuse_in", i[0]))
+    with torch.no_grad():
+        dchf(torch.randn(1, 4, 8, 8), torch.randn(1, 4, 8, 8))
+    fuse_in = seen["fuse_in"]
+    assert fuse_in.shape[1] == 12
+    assert torch.allclose(fuse_in[:, :4], seen["po"], atol=1e-5) and torch.equal(fuse_in[:, 4:8], seen["ps"])
+    without = build_model("edc", preset_config("tiny", 3, 1, 2, version=2))
+    assert not without.dchf[0].sar_path and without.dchf[0].fuse[0].in_channels == 2 * 16
+
+
 def test_v2_gate_starts_close_to_v1():
     dchf = DCHF(4, 4, 4, _Echo(), feedback=False, gate_input=True)
     assert float(dchf.gate.weight.detach()[0, -1]) > 0      # higher r, more optical, from the start
