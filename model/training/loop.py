@@ -6,6 +6,7 @@ epoch) and each sample's crop, flips and clouds from (seed, epoch, index), so a 
 also holds the generators' states) continues exactly as the uninterrupted run.
 """
 
+import json
 import math
 import sys
 import time
@@ -90,7 +91,7 @@ class Trainer:
         EDCError naming an unknown key or a bad value of ``--net-options``."""
         from ..network import preset_config
         from ..network.config import full_config
-        from .options import net_options
+        from .options import net_options, same_kind
         opts = self.opts
         version = opts.edc_version if opts.architecture == "edc" else 1
         config = preset_config(opts.preset, sample["optical"].shape[0], sample["sar"].shape[0], self.num_classes,
@@ -100,6 +101,11 @@ class Trainer:
         if unknown:
             raise EDCError(f"--net-options: unknown network option(s) {', '.join(unknown)}; the keys are those of "
                            "model/network/config.py (e.g. decoder, stage4, mlp_ratio).")
+        defaults = full_config(config)
+        for key, value in overrides.items():
+            if not same_kind(value, defaults[key]):
+                raise EDCError(f"--net-options: {key}={json.dumps(value)} is not of the kind of its default "
+                               f"{json.dumps(defaults[key])}; give e.g. {key}={json.dumps(defaults[key])}.")
         config.update(overrides)
         try:
             full_config(config)

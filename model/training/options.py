@@ -163,6 +163,19 @@ def _top_level_items(text):
     return items + [text[start:]]
 
 
+def same_kind(value, default):
+    """Whether a ``--net-options`` value can stand for ``default``: a flag for a flag, a number for a number, a list
+    of as many numbers for a list (``window=16`` for ``[8, 8]`` is not), text for text."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float))
+    if isinstance(default, list):
+        return (isinstance(value, list) and len(value) == len(default)
+                and all(same_kind(v, d) for v, d in zip(value, default)))
+    return type(value) is type(default)
+
+
 def net_options(opts):
     """``--net-options`` as a dict (values parsed as JSON, else kept as text); EDCError naming a bad entry."""
     import json

@@ -96,11 +96,11 @@ class _Echo(torch.nn.Module):
         return x
 
 
-def _local_mix(gate_input):
-    """(local mix, optical projection, SAR projection) of a DCHF whose reliability is ~0 and whose gate, left to
-    itself, would pick the optical side."""
+def _local_mix(gate_input, sar_path=False):
+    """(fusion conv input, whose first 4 channels are the local mix; optical projection; SAR projection; gate input;
+    r) of a DCHF whose reliability is ~0 and whose gate, left to itself, would pick the optical side."""
     torch.manual_seed(0)
-    dchf = DCHF(4, 4, 4, _Echo(), feedback=False, gate_input=gate_input).eval()
+    dchf = DCHF(4, 4, 4, _Echo(), feedback=False, gate_input=gate_input, sar_path=sar_path).eval()
     with torch.no_grad():
         dchf.reliability[1].bias.fill_(-30.0)   # r ~ 0
         dchf.gate.weight.zero_()
@@ -112,34 +112,24 @@ def _local_mix(gate_input):
     dchf.gate.register_forward_hook(lambda m, i, o: seen.__setitem__("gate_in", i[0]))
     with torch.no_grad():
         _, r, _, _ = dchf(torch.randn(1, 4, 8, 8), torch.randn(1, 4, 8, 8))
-    return seen["fuse_in"][:, :4], seen["po"], seen["ps"], seen["gate_in"], r
+    return seen["fuse_in"], seen["po"], seen["ps"], seen["gate_in"], r
 
 
 def test_reliability_is_a_gate_input_in_v2_and_a_multiplier_in_v1():
-    local, po, ps, gate_in, r = _local_mix(gate_input=True)
+    fuse_in, po, ps, gate_in, r = _local_mix(gate_input=True)
     assert gate_in.shape[1] == 9 and torch.equal(gate_in[:, -1:], r)
-    assert torch.allclose(local, po, atol=1e-5)        # the gate may keep optical although r ~ 0
-    local, po, ps, gate_in, _ = _local_mix(gate_input=False)
+    assert torch.allclose(fuse_in[:, :4], po, atol=1e-5)   # the gate may keep optical although r ~ 0
+    fuse_in, po, ps, gate_in, _ = _local_mix(gate_input=False)
     assert gate_in.shape[1] == 8
-    assert torch.allclose(local, ps, atol=1e-5)        # v1: m = r * g ~ 0 -> SAR only
+    assert torch.allclose(fuse_in[:, :4], ps, atol=1e-5)   # v1: m = r * g ~ 0 -> SAR only
 
 
 def test_sar_path_passes_sar_to_the_fusion_where_the_gate_keeps_optical():
     """With ``sar_path`` the fusion conv sees the SAR projection next to the mix, though g ~ 1 keeps only optical."""
-    torch.manual_seed(0)
-    dchf = DCHF(4, 4, 4, _Echo(), feedback=False, gate_input=True, sar_path=True).eval()
-    with torch.no_grad():
-        dchf.gate.weight.zero_()
-        dchf.gate.bias.fill_(30.0)
-    seen = {}
-    dchf.proj_opt.register_forward_hook(lambda m, i, o: seen.__setitem__("po", o))
-    dchf.proj_sar.register_forward_hook(lambda m, i, o: seen.__setitem__("ps", o))
-    dchf.fuse.register_forward_hook(lambda m, i, o: seen.__setitem__("fuse_in", i[0]))
-    with torch.no_grad():
-        dchf(torch.randn(1, 4, 8, 8), torch.randn(1, 4, 8, 8))
-    fuse_in = seen["fuse_in"]
+    fuse_in, po, ps, _, _ = _local_mix(gate_input=True, sar_path=True)
     assert fuse_in.shape[1] == 12
-    assert torch.allclose(fuse_in[:, :4], seen["po"], atol=1e-5) and torch.equal(fuse_in[:, 4:8], seen["ps"])
+    assert torch.allclose(fuse_in[:, :4], po, atol=1e-5) and torch.equal(fuse_in[:, 4:8], ps)
+    assert _local_mix(gate_input=True)[0].shape[1] == 8
     without = build_model("edc", preset_config("tiny", 3, 1, 2, version=2))
     assert not without.dchf[0].sar_path and without.dchf[0].fuse[0].in_channels == 2 * 16
 
