@@ -17,6 +17,9 @@ value, so older weights build exactly as before).  Version 2 (``V2_OPTIONS``) ch
 - gate: "product" (v1: m = r * g) or "input" (v2: r is an input of the gate, m = g(optical, SAR, r));
 - sar_path: False (v1, v2) or True: the SAR projection is also a direct input of DCHF's fusion, not only through the
   gated optical/SAR mix (an option of both versions; files without the key build without it);
+- fusion: "conv" (v1, v2: one 1x1 convolution fuses the mix with the previous state) or "cloudseg" (the dense
+  baseline's fusion after DCHF's gate: dilated context, squeeze-excitation over mix, SAR and previous state);
+- feedback: True (v1, v2: the fused features flow back into the optical and SAR streams after stages 1-3) or False;
 - mlp_ratio (v2: 4), drop_path (stochastic depth rate at the attention stages), layer_scale (initial branch scale,
   0 = none).
 
@@ -42,11 +45,12 @@ PRESETS = {
 EDC_VERSIONS = (1, 2)
 # every version switch with its v1 value (what a file without the key means)
 V1_OPTIONS = {"edc_version": 1, "decoder": "multiscale", "mask_padding": False, "stage4": "carrier",
-              "reliability": "bias", "gate": "product", "sar_path": False, "drop_path": 0.0, "layer_scale": 0.0}
+              "reliability": "bias", "gate": "product", "sar_path": False, "fusion": "conv", "feedback": True,
+              "drop_path": 0.0, "layer_scale": 0.0}
 V2_OPTIONS = {"edc_version": 2, "decoder": "unet", "mask_padding": True, "stage4": "global", "reliability": "pooled",
               "gate": "input", "mlp_ratio": 4.0, "drop_path": 0.0, "layer_scale": 0.0}
 CHOICES = {"decoder": ("multiscale", "unet"), "stage4": ("carrier", "global"), "reliability": ("bias", "pooled"),
-           "gate": ("product", "input")}
+           "gate": ("product", "input"), "fusion": ("conv", "cloudseg")}
 
 
 def preset_config(name, in_optical, in_sar, num_classes, version=1, **overrides):

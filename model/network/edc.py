@@ -29,8 +29,9 @@ class EDC(nn.Module):
         self.optical = Stream(c["in_optical"], dims, c)
         self.sar = Stream(c["in_sar"], sar_dims, c)
         self.fusion_down = nn.ModuleList([downsample(dims[i], dims[i + 1]) for i in range(3)])
-        self.dchf = nn.ModuleList([DCHF(dims[i], sar_dims[i], dims[i], make_body(c, i, dims[i]), i < 3,
-                                        gate_input=c["gate"] == "input", sar_path=c["sar_path"])
+        self.dchf = nn.ModuleList([DCHF(dims[i], sar_dims[i], dims[i], make_body(c, i, dims[i]),
+                                        feedback=c["feedback"] and i < 3, gate_input=c["gate"] == "input",
+                                        sar_path=c["sar_path"], fusion=c["fusion"])
                                    for i in range(4)])
         if c["decoder"] == "unet":
             self.decoder = UNetHead(dims, c["num_classes"])

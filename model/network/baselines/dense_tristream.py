@@ -20,6 +20,7 @@ from torch import nn
 
 from ..cloud_removal import CloudRemovalHead
 from ..config import full_config
+from ..context_fusion import ContextFusion
 from ..conv_stage import ConvBody
 from ..decoder import UNetDecoder
 from ..layers import ConvBN, TransformerBlock, downsample, pad_to_multiple, stem, upsample_to
@@ -58,26 +59,19 @@ class DenseEncoder(nn.Module):
             for i, d in enumerate(dims))
 
 
-class CloudSegFusion(nn.Module):
+class CloudSegFusion(ContextFusion):
     """Difference-gated, multi-scale, squeeze-excited fusion of optical, SAR and the previous fusion state."""
 
-    def __init__(self, dim, reduction=4):
-        super().__init__()
-        self.gate = nn.Sequential(nn.Conv2d(2, 1, 7, padding=3), nn.Sigmoid())
-        self.context = nn.ModuleList([nn.Conv2d(dim, dim, 3, padding=d, dilation=d, groups=dim) for d in (1, 2, 4)])
-        self.context_proj = ConvBN(dim, dim, act=True)
-        self.se = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(3 * dim, 3 * dim // reduction, 1), nn.ReLU(),
-                                nn.Conv2d(3 * dim // reduction, 3 * dim, 1), nn.Sigmoid())
-        self.proj = ConvBN(3 * dim, dim)
+    def __init__(self, dim):
+        gate = nn.Sequential(nn.Conv2d(2, 1, 7, padding=3), nn.Sigmoid())  # made first: seeded builds stay as they were
+        super().__init__(dim)
+        self.gate = gate
 
     def forward(self, opt, sar, prev):
         diff = opt - sar
         gate = self.gate(torch.cat([diff.mean(1, keepdim=True), diff.amax(1, keepdim=True)], 1))
         mix = gate * opt + (1.0 - gate) * sar
-        ctx = self.context_proj(sum(conv(mix) for conv in self.context)) + mix
-        prev = mix if prev is None else prev
-        z = torch.cat([ctx, sar, prev], 1)
-        return prev + self.proj(z * self.se(z)), gate
+        return super().forward(mix, sar, mix if prev is None else prev), gate
 
 
 class DenseTriStream(nn.Module):

@@ -134,6 +134,47 @@ def test_sar_path_passes_sar_to_the_fusion_where_the_gate_keeps_optical():
     assert not without.dchf[0].sar_path and without.dchf[0].fuse[0].in_channels == 2 * 16
 
 
+def test_cloudseg_fusion_takes_mix_sar_and_state_with_dilated_context():
+    """``fusion: "cloudseg"``: the fusion block gets the mix (optical here: g ~ 1), the SAR projection and the previous
+    state, and a change of the mix reaches 4 pixels away (dilation 4), where the 1x1 fusion sees only its pixel."""
+    torch.manual_seed(0)
+    dchf = DCHF(4, 4, 4, _Echo(), feedback=False, gate_input=True, fusion="cloudseg").eval()
+    with torch.no_grad():
+        dchf.gate.weight.zero_()
+        dchf.gate.bias.fill_(30.0)
+    seen = {}
+    dchf.proj_opt.register_forward_hook(lambda m, i, o: seen.__setitem__("po", o))
+    dchf.proj_sar.register_forward_hook(lambda m, i, o: seen.__setitem__("ps", o))
+    dchf.fuse.register_forward_hook(lambda m, i, o: seen.__setitem__("fuse_in", i))
+    with torch.no_grad():
+        dchf(torch.randn(1, 4, 8, 8), torch.randn(1, 4, 8, 8))
+    mix, sar, prev = seen["fuse_in"]
+    assert torch.allclose(mix, seen["po"], atol=1e-5) and torch.equal(sar, seen["ps"]) and torch.equal(prev, mix)
+    for fusion, reaches in (("cloudseg", True), ("conv", False)):
+        torch.manual_seed(0)
+        block = DCHF(4, 4, 4, _Echo(), feedback=False, fusion=fusion).eval()
+        mix, sar = torch.randn(1, 4, 16, 16), torch.randn(1, 4, 16, 16)
+        moved = mix.clone()
+        moved[..., 8, 8] += 5.0
+        with torch.no_grad():
+            change = (block._fuse(moved, sar, sar) - block._fuse(mix, sar, sar))[..., 8, 12].abs().max()
+        assert (float(change) > 1e-4) == reaches, fusion
+
+
+@pytest.mark.parametrize("feedback", [True, False])
+def test_without_feedback_the_optical_stream_never_sees_sar(feedback):
+    torch.manual_seed(0)
+    model = build_model("edc", preset_config("tiny", 3, 1, 2, version=2, feedback=feedback)).eval()
+    seen = []
+    model.optical.stages[3].register_forward_hook(lambda m, i, o: seen.append(i[0]))
+    optical = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        model(optical, torch.randn(1, 1, 64, 64))
+        model(optical, torch.randn(1, 1, 64, 64))
+    assert torch.equal(seen[0], seen[1]) != feedback
+    assert (model.dchf[0].back_opt is None) != feedback
+
+
 def test_v2_gate_starts_close_to_v1():
     dchf = DCHF(4, 4, 4, _Echo(), feedback=False, gate_input=True)
     assert float(dchf.gate.weight.detach()[0, -1]) > 0      # higher r, more optical, from the start
