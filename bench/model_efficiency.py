@@ -1,4 +1,4 @@
-"""Benchmark 1 and 2: small EDC (network versions 1 and 2) against the dense tri-stream baseline, batch 1, CPU.
+"""Benchmark 1 and 2: small EDC (versions 1 and 2, and v2 with the CloudSeg fusion) against the dense tri-stream, CPU.
 
 Prints parameters, GFLOPs and the median forward latency of the models at 512 x 512 and 1024 x 1024, then, for
 each EDC version, the ratios the paper's claims are about (against the base-width dense model) and the same ratios
@@ -20,10 +20,13 @@ import torch
 from model.network import build_model, preset_config
 from model.stats import count_flops, count_parameters, make_inputs
 
-MODELS = (("edc", "small", 1), ("edc", "small", 2), ("dense_tristream", "small", 1),
-          ("dense_tristream", "base", 1))  # architecture, preset, version
-DENSE = ("dense_tristream", "base", 1)  # the claims' baseline
-DENSE_SMALL = ("dense_tristream", "small", 1)  # the accuracy comparison's baseline (the model card's)
+# label: architecture, preset, network version, config overrides (the model card's candidates)
+MODELS = {"edc v1 small": ("edc", "small", 1, {}), "edc v2 small": ("edc", "small", 2, {}),
+          "edc v2 cloudseg small": ("edc", "small", 2, {"fusion": "cloudseg"}),
+          "dense_tristream small": ("dense_tristream", "small", 1, {}),
+          "dense_tristream base": ("dense_tristream", "base", 1, {})}
+DENSE = "dense_tristream base"  # the claims' baseline
+DENSE_SMALL = "dense_tristream small"  # the accuracy comparison's baseline (the model card's)
 SIZES = (512, 1024)
 
 
@@ -55,44 +58,45 @@ def main(argv=None):
           f"torch {torch.__version__} ({args.threads} threads), batch 1, "
           f"{args.bands[0]}+{args.bands[1]} bands, median of {args.repeats}")
     figures = {}
-    for arch, preset, version in MODELS:
-        model = build_model(arch, preset_config(preset, args.bands[0], args.bands[1], 2, version=version))
+    for name, (arch, preset, version, overrides) in MODELS.items():
+        model = build_model(arch, preset_config(preset, args.bands[0], args.bands[1], 2, version=version,
+                                                **overrides))
         params = count_parameters(model)
-        name = f"{arch} v{version}" if arch == "edc" else arch
         for size in SIZES:
             inputs = make_inputs(size, *args.bands)
             flops = count_flops(model, inputs)
             latency = median_latency(model, inputs, args.repeats)
-            figures[arch, preset, version, size] = (params, flops, latency)
-            print(f"{name:<16} {preset:<6} {size:>5}px  params {params / 1e6:7.3f} M  GFLOPs {flops / 1e9:8.2f}  "
+            figures[name, size] = (params, flops, latency)
+            print(f"{name:<22} {size:>5}px  params {params / 1e6:7.3f} M  GFLOPs {flops / 1e9:8.2f}  "
                   f"latency {latency * 1000:8.1f} ms", flush=True)
-    for arch, preset, version in MODELS:
-        if arch == "edc":
-            print_ratios(figures, (arch, preset, version), f"EDC v{version}")
-            print_small_ratios(figures, (arch, preset, version), f"EDC v{version}")
+    for name in MODELS:
+        if name.startswith("edc"):
+            label = name.replace("edc", "EDC").replace(" small", "")
+            print_ratios(figures, name, label)
+            print_small_ratios(figures, name, label)
 
 
 def print_ratios(figures, edc, label):
     """The claims' ratios of one EDC version against the dense base model."""
-    param_ratio = figures[(*edc, 512)][0] / figures[(*DENSE, 512)][0]
+    param_ratio = figures[(edc, 512)][0] / figures[(DENSE, 512)][0]
     print(f"parameters {label} / dense: {param_ratio:.3f} (target <= 0.533): "
           f"{'PASS' if param_ratio <= 0.533 else 'MISS'}")
     speedups = {}
     for size in SIZES:
-        speedups[size] = figures[(*DENSE, size)][2] / figures[(*edc, size)][2]
-        flop_ratio = figures[(*DENSE, size)][1] / figures[(*edc, size)][1]
+        speedups[size] = figures[(DENSE, size)][2] / figures[(edc, size)][2]
+        flop_ratio = figures[(DENSE, size)][1] / figures[(edc, size)][1]
         print(f"speed-up {label} vs dense at {size}: {speedups[size]:.2f}x (GFLOPs ratio {flop_ratio:.2f}x)")
     print(f"speed-up at 512 >= 1.98x: {'PASS' if speedups[512] >= 1.98 else 'MISS'}; "
           f"larger at 1024: {'PASS' if speedups[1024] > speedups[512] else 'MISS'}")
-    scaling = figures[(*edc, 1024)][2] / figures[(*edc, 512)][2]
+    scaling = figures[(edc, 1024)][2] / figures[(edc, 512)][2]
     print(f"{label} latency 1024 / 512: {scaling:.2f} (4x the pixels; target <= 4.5): "
           f"{'PASS' if scaling <= 4.5 else 'MISS'}")
 
 
 def print_small_ratios(figures, edc, label):
     """Parameters and speed of one EDC version against the small dense model (no target: information)."""
-    param_ratio = figures[(*edc, 512)][0] / figures[(*DENSE_SMALL, 512)][0]
-    speed = ", ".join(f"{figures[(*DENSE_SMALL, size)][2] / figures[(*edc, size)][2]:.2f}x at {size}" for size in SIZES)
+    param_ratio = figures[(edc, 512)][0] / figures[(DENSE_SMALL, 512)][0]
+    speed = ", ".join(f"{figures[(DENSE_SMALL, size)][2] / figures[(edc, size)][2]:.2f}x at {size}" for size in SIZES)
     print(f"{label} against dense small: parameters {param_ratio:.3f}, speed-up {speed}")
 
 
