@@ -191,6 +191,9 @@ def test_v2_builds_its_blocks_and_v1_configs_build_the_v1_network():
     assert isinstance(v1.decoder, MultiScaleDecoder) and isinstance(v1.dchf[3].body, CarrierStage)
     assert not v1.dchf[2].body.mask_padding and not v1.dchf[0].gate_input
     assert v1.dchf[2].body.reliability_scale is None
+    for model in (v1, v2):  # files without the fusion / feedback keys: one 1x1 fusion conv, feedback after stages 1-3
+        assert isinstance(model.dchf[0].fuse, ConvBN) and model.dchf[2].back_opt is not None
+        assert model.dchf[3].back_opt is None
 
 
 def test_a_newer_network_version_fails_naming_it():
@@ -200,6 +203,8 @@ def test_a_newer_network_version_fails_naming_it():
         build_model("edc", config)
     with pytest.raises(ValueError, match="decoder"):
         build_model("edc", dict(config, edc_version=2, decoder="fpn"))
+    with pytest.raises(ValueError, match="fusion"):
+        build_model("edc", dict(config, edc_version=2, fusion="concat"))
 
 
 def test_drop_path_and_layer_scale_switches():
@@ -221,9 +226,9 @@ def test_drop_path_and_layer_scale_switches():
 
 def test_v2_small_keeps_the_parameter_budget():
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
-    v2 = count(build_model("edc", preset_config("small", 3, 1, 2, version=2)))
     dense_base = count(build_model("dense_tristream", preset_config("base", 3, 1, 2)))
-    assert v2 <= 0.533 * dense_base
+    for options in ({}, {"fusion": "cloudseg"}):
+        assert count(build_model("edc", preset_config("small", 3, 1, 2, version=2, **options))) <= 0.533 * dense_base
 
 
 def test_conv_bn_is_still_the_building_block():  # the U-Net decoder is the dense baseline's, now shared

@@ -17,9 +17,9 @@ REPO = Path(__file__).resolve().parents[3]
 SLOW = pytest.mark.slow  # an ONNX export each
 
 
-def make(architecture="edc", preset="tiny", seed=0, version=1):
+def make(architecture="edc", preset="tiny", seed=0, version=1, **options):
     torch.manual_seed(seed)
-    config = preset_config(preset, 3, 2, 3, version=version)
+    config = preset_config(preset, 3, 2, 3, version=version, **options)
     model = build_model(architecture, config).eval()
     # non-trivial BatchNorm statistics, as after training
     for m in model.modules():
@@ -62,12 +62,13 @@ def test_pt_round_trip_keeps_metadata_and_outputs(tmp_path, architecture, versio
     assert not list(tmp_path.glob("*.part"))
 
 
-@pytest.mark.parametrize("architecture, preset, version", [
-    ("edc", "tiny", 1), pytest.param("edc", "tiny", 2, marks=SLOW),
-    pytest.param("dense_tristream", "tiny", 1, marks=SLOW), pytest.param("sar_only", "tiny", 1, marks=SLOW)])
-def test_onnx_round_trip_matches_pytorch(tmp_path, architecture, preset, version):
+@pytest.mark.parametrize("architecture, preset, version, options", [
+    ("edc", "tiny", 1, {}), pytest.param("edc", "tiny", 2, {}, marks=SLOW),
+    pytest.param("edc", "tiny", 2, {"fusion": "cloudseg", "feedback": False}, marks=SLOW),
+    pytest.param("dense_tristream", "tiny", 1, {}, marks=SLOW), pytest.param("sar_only", "tiny", 1, {}, marks=SLOW)])
+def test_onnx_round_trip_matches_pytorch(tmp_path, architecture, preset, version, options):
     ort = pytest.importorskip("onnxruntime")
-    model, meta = make(architecture, preset, version=version)
+    model, meta = make(architecture, preset, version=version, **options)
     path = export_onnx(model, meta, tmp_path / "w.onnx")
     assert open_weights(path).metadata == meta
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
