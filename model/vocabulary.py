@@ -4,6 +4,7 @@ the metadata validation read them without loading torch or GDAL."""
 # Networks (``architecture`` in the weights metadata) and the size presets of model/network/config.py.
 ARCHITECTURES = ("edc", "dense_tristream", "optical_only", "sar_only", "early_concat")
 PRESET_NAMES = ("tiny", "small", "base")
+EDC_VERSIONS = (1, 2, 3)  # EDC network versions this plugin builds (model/network/config.py)
 SAR_WIDTH_RANGE = (0.05, 2.0)  # SAR stream width / optical stream width (training CLI, edc:train)
 
 # Units of SAR backscatter (SAR_UNITS): "auto" tells them from the data (model/geo/units.py).

@@ -17,11 +17,12 @@ value, so older weights build exactly as before).  Version 2 (``V2_OPTIONS``) ch
 - gate: "product" (v1: m = r * g) or "input" (v2: r is an input of the gate, m = g(optical, SAR, r));
 - sar_path: False (v1, v2) or True: the SAR projection is also a direct input of DCHF's fusion, not only through the
   gated optical/SAR mix (an option of both versions; files without the key build without it);
-- fusion: "conv" (v1, v2: one 1x1 convolution fuses the mix with the previous state) or "cloudseg" (the dense
-  baseline's fusion after DCHF's gate: dilated context, squeeze-excitation over mix, SAR and previous state);
-- feedback: True (v1, v2: the fused features flow back into the optical and SAR streams after stages 1-3) or False;
+- fusion: "conv" (v1, v2: one 1x1 convolution fuses the mix with the previous state) or "cloudseg" (v3: the
+  dense baseline's fusion after DCHF's gate: dilated context, squeeze-excitation over mix, SAR and previous state);
+- feedback: True (v1-v3: the fused features flow back into the optical and SAR streams after stages 1-3) or False;
 - mlp_ratio (v2: 4), drop_path (stochastic depth rate at the attention stages), layer_scale (initial branch scale,
   0 = none).
+Version 3 (``V3_OPTIONS``) is version 2 with ``fusion: "cloudseg"``.
 
 Baselines read the same keys (single-stream models use ``dims``; the dense tri-stream uses ``dims`` for all three
 encoders).  The efficiency comparison (model/stats.py) sets EDC-small against the dense tri-stream built from the
@@ -30,7 +31,7 @@ encoders).  The efficiency comparison (model/stats.py) sets EDC-small against th
 
 import copy
 
-from ..vocabulary import SAR_WIDTH_RANGE
+from ..vocabulary import EDC_VERSIONS, SAR_WIDTH_RANGE
 
 PRESETS = {
     "tiny": {"dims": [16, 32, 48, 64], "sar_dims": [8, 16, 24, 32], "depths": [1, 1, 1, 1], "heads": [2, 2],
@@ -42,28 +43,29 @@ PRESETS = {
 }
 
 
-EDC_VERSIONS = (1, 2)
 # every version switch with its v1 value (what a file without the key means)
 V1_OPTIONS = {"edc_version": 1, "decoder": "multiscale", "mask_padding": False, "stage4": "carrier",
               "reliability": "bias", "gate": "product", "sar_path": False, "fusion": "conv", "feedback": True,
               "drop_path": 0.0, "layer_scale": 0.0}
 V2_OPTIONS = {"edc_version": 2, "decoder": "unet", "mask_padding": True, "stage4": "global", "reliability": "pooled",
               "gate": "input", "mlp_ratio": 4.0, "drop_path": 0.0, "layer_scale": 0.0}
+# version 3: v2 with the CloudSeg fusion after DCHF's gate (the model card's four-seed comparison)
+V3_OPTIONS = dict(V2_OPTIONS, edc_version=3, fusion="cloudseg")
+VERSION_OPTIONS = {2: V2_OPTIONS, 3: V3_OPTIONS}
 CHOICES = {"decoder": ("multiscale", "unet"), "stage4": ("carrier", "global"), "reliability": ("bias", "pooled"),
            "gate": ("product", "input"), "fusion": ("conv", "cloudseg")}
 
 
 def preset_config(name, in_optical, in_sar, num_classes, version=1, **overrides):
-    """A full build_model config: preset ``name`` plus the input band counts and number of classes; ``version`` 2
-    adds the EDC v2 options (``V2_OPTIONS``; baselines ignore them)."""
+    """A full build_model config: preset ``name`` plus the input band counts and number of classes; ``version`` 2 or
+    3 adds that version's options (``VERSION_OPTIONS``; baselines ignore them)."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     if version not in EDC_VERSIONS:
         raise ValueError(f"unknown EDC network version {version!r}; this plugin builds versions "
                          f"{', '.join(map(str, EDC_VERSIONS))}")
     config = copy.deepcopy(PRESETS[name])
-    if version == 2:
-        config.update(V2_OPTIONS)
+    config.update(VERSION_OPTIONS.get(version, {}))
     config.update(preset=name, in_optical=int(in_optical), in_sar=int(in_sar), num_classes=int(num_classes),
                   cloud_removal=True)
     config.update(overrides)

@@ -7,7 +7,7 @@ import dataclasses
 from typing import Optional
 
 from ..errors import EDCError
-from ..vocabulary import ARCHITECTURES, DATASET_KINDS, PRESET_NAMES, SAR_WIDTH_RANGE
+from ..vocabulary import ARCHITECTURES, DATASET_KINDS, EDC_VERSIONS, PRESET_NAMES, SAR_WIDTH_RANGE
 
 PHASES = ("teacher", "student")
 # options that may change between a run and its --resume (they do not change the result)
@@ -76,8 +76,9 @@ HELP = {
     "preset": f"model size: {_one_of(PRESET_NAMES)}",
     "sar_width": "EDC only: width of the SAR stream as a fraction of the optical stream's (default: the preset's "
                  "0.5; 1.0 = as wide)",
-    "edc_version": "EDC network version: 1 (the shipped weights' network) or 2 (U-Net decoder, padded carriers "
-                   "masked, global stage 4, reliability-weighted carriers, r as gate input, MLP ratio 4)",
+    "edc_version": "EDC network version: 1 (the shipped weights' network), 2 (U-Net decoder, padded carriers "
+                   "masked, global stage 4, reliability-weighted carriers, r as gate input, MLP ratio 4) or 3 (2 "
+                   "with the CloudSeg fusion after DCHF's gate)",
     "net_options": "comma-separated key=value overrides of the network config, values as JSON or plain text "
                    "(e.g. decoder=multiscale,mlp_ratio=2,mask_padding=false,window=[16,8]; keys in "
                    "model/network/config.py)",
@@ -132,8 +133,9 @@ def check_options(opts):
     if opts.sar_width is not None and not low <= opts.sar_width <= high:
         raise EDCError(f"--sar-width {opts.sar_width} is outside {low:g}..{high:g}; give the SAR stream's width as "
                        "a fraction of the optical stream's, such as 0.5 (the presets') or 1.0.")
-    if opts.edc_version not in (1, 2):
-        raise EDCError(f"--edc-version {opts.edc_version} is not a network version; choose 1 or 2.")
+    if opts.edc_version not in EDC_VERSIONS:
+        raise EDCError(f"--edc-version {opts.edc_version} is not a network version; choose "
+                       f"{', '.join(map(str, EDC_VERSIONS[:-1]))} or {EDC_VERSIONS[-1]}.")
     if opts.net_options:
         net_options(opts)
     if opts.init_from_teacher and (not opts.w_distill or opts.teacher_epochs == 0):

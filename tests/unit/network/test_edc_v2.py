@@ -6,6 +6,7 @@ import torch
 
 from model.network import build_model, preset_config
 from model.network.carrier_attention import CarrierStage, GlobalStage, to_windows
+from model.network.context_fusion import ContextFusion
 from model.network.dchf import DCHF
 from model.network.decoder import MultiScaleDecoder, UNetHead
 from model.network.layers import ConvBN
@@ -194,12 +195,16 @@ def test_v2_builds_its_blocks_and_v1_configs_build_the_v1_network():
     for model in (v1, v2):  # files without the fusion / feedback keys: one 1x1 fusion conv, feedback after stages 1-3
         assert isinstance(model.dchf[0].fuse, ConvBN) and model.dchf[2].back_opt is not None
         assert model.dchf[3].back_opt is None
+    v3 = build_model("edc", preset_config("tiny", 3, 1, 2, version=3))   # v2 with the CloudSeg fusion
+    assert all(isinstance(d.fuse, ContextFusion) for d in v3.dchf) and v3.config["edc_version"] == 3
+    assert {k: v for k, v in v3.config.items() if k not in ("edc_version", "fusion")} == \
+        {k: v for k, v in v2.config.items() if k not in ("edc_version", "fusion")}
 
 
 def test_a_newer_network_version_fails_naming_it():
     config = preset_config("tiny", 3, 1, 2, version=2)
-    config["edc_version"] = 3
-    with pytest.raises(ValueError, match="version 3 is newer"):
+    config["edc_version"] = 4
+    with pytest.raises(ValueError, match="version 4 is newer"):
         build_model("edc", config)
     with pytest.raises(ValueError, match="decoder"):
         build_model("edc", dict(config, edc_version=2, decoder="fpn"))
@@ -248,8 +253,8 @@ def test_weights_of_a_newer_version_fail_naming_it_and_v2_weights_load(tmp_path)
     path = save_weights(model, meta, tmp_path / "v2.pt")
     assert open_weights(path).build_model().config["edc_version"] == 2
     blob = torch.load(path, weights_only=True)
-    blob["metadata_json"] = blob["metadata_json"].replace('"edc_version": 2', '"edc_version": 3')
-    assert '"edc_version": 3' in blob["metadata_json"]
-    torch.save(blob, tmp_path / "v3.pt")
-    with pytest.raises(EDCWeightsError, match="version 3 is newer than this plugin"):
-        open_weights(tmp_path / "v3.pt").build_model()
+    blob["metadata_json"] = blob["metadata_json"].replace('"edc_version": 2', '"edc_version": 4')
+    assert '"edc_version": 4' in blob["metadata_json"]
+    torch.save(blob, tmp_path / "v4.pt")
+    with pytest.raises(EDCWeightsError, match="version 4 is newer than this plugin"):
+        open_weights(tmp_path / "v4.pt").build_model()

@@ -64,7 +64,7 @@ def test_pt_round_trip_keeps_metadata_and_outputs(tmp_path, architecture, versio
 
 @pytest.mark.parametrize("architecture, preset, version, options", [
     ("edc", "tiny", 1, {}), pytest.param("edc", "tiny", 2, {}, marks=SLOW),
-    pytest.param("edc", "tiny", 2, {"fusion": "cloudseg", "feedback": False}, marks=SLOW),
+    pytest.param("edc", "tiny", 3, {"feedback": False}, marks=SLOW),
     pytest.param("dense_tristream", "tiny", 1, {}, marks=SLOW), pytest.param("sar_only", "tiny", 1, {}, marks=SLOW)])
 def test_onnx_round_trip_matches_pytorch(tmp_path, architecture, preset, version, options):
     ort = pytest.importorskip("onnxruntime")
