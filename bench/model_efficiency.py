@@ -1,4 +1,4 @@
-"""Benchmark 1 and 2: small EDC (versions 1 and 2, and v2 with the CloudSeg fusion) against the dense tri-stream, CPU.
+"""Benchmark 1 and 2: small EDC (network versions 1, 2 and 3) against the dense tri-stream baseline, batch 1, CPU.
 
 Prints parameters, GFLOPs and the median forward latency of the models at 512 x 512 and 1024 x 1024, then, for
 each EDC version, the ratios the paper's claims are about (against the base-width dense model) and the same ratios
@@ -20,9 +20,9 @@ import torch
 from model.network import build_model, preset_config
 from model.stats import count_flops, count_parameters, make_inputs
 
-# label: architecture, preset, network version, config overrides (the model card's candidates)
+# label: architecture, preset, network version, config overrides
 MODELS = {"edc v1 small": ("edc", "small", 1, {}), "edc v2 small": ("edc", "small", 2, {}),
-          "edc v2 cloudseg small": ("edc", "small", 2, {"fusion": "cloudseg"}),
+          "edc v3 small": ("edc", "small", 3, {}),
           "dense_tristream small": ("dense_tristream", "small", 1, {}),
           "dense_tristream base": ("dense_tristream", "base", 1, {})}
 DENSE = "dense_tristream base"  # the claims' baseline
@@ -30,23 +30,27 @@ DENSE_SMALL = "dense_tristream small"  # the accuracy comparison's baseline (the
 SIZES = (512, 1024)
 
 
-def median_latency(model, inputs, repeats):
-    """Median no-grad forward time after two warm-up passes."""
-    model.eval()
+def interleaved_latencies(models, inputs, repeats):
+    """Median no-grad forward time of each model after two warm-up passes; the timed runs alternate between the
+    models (round after round), so that a slower spell of the machine costs every model alike."""
+    times = {name: [] for name in models}
     with torch.no_grad():
-        for _ in range(2):
-            model(*inputs)
-        times = []
+        for model in models.values():
+            model.eval()
+            for _ in range(2):
+                model(*inputs)
         for _ in range(repeats):
-            start = time.perf_counter()
-            model(*inputs)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+            for name, model in models.items():
+                start = time.perf_counter()
+                model(*inputs)
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7, help="timed runs per model and size (median reported)")
+    parser.add_argument("--repeats", type=int, default=7,
+                        help="timed rounds per size, each running every model once (median reported)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch CPU threads")
     parser.add_argument("--bands", type=int, nargs=2, default=(3, 1), metavar=("OPTICAL", "SAR"))
     args = parser.parse_args(argv)
@@ -56,19 +60,21 @@ def main(argv=None):
     print(f"# model efficiency, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"torch {torch.__version__} ({args.threads} threads), batch 1, "
-          f"{args.bands[0]}+{args.bands[1]} bands, median of {args.repeats}")
+          f"{args.bands[0]}+{args.bands[1]} bands, median of {args.repeats} interleaved rounds")
+    models = {name: build_model(arch, preset_config(preset, args.bands[0], args.bands[1], 2, version=version,
+                                                    **overrides))
+              for name, (arch, preset, version, overrides) in MODELS.items()}
     figures = {}
-    for name, (arch, preset, version, overrides) in MODELS.items():
-        model = build_model(arch, preset_config(preset, args.bands[0], args.bands[1], 2, version=version,
-                                                **overrides))
-        params = count_parameters(model)
+    for size in SIZES:
+        inputs = make_inputs(size, *args.bands)
+        latencies = interleaved_latencies(models, inputs, args.repeats)
+        for name, model in models.items():
+            figures[name, size] = (count_parameters(model), count_flops(model, inputs), latencies[name])
+    for name in MODELS:
         for size in SIZES:
-            inputs = make_inputs(size, *args.bands)
-            flops = count_flops(model, inputs)
-            latency = median_latency(model, inputs, args.repeats)
-            figures[name, size] = (params, flops, latency)
+            params, flops, latency = figures[name, size]
             print(f"{name:<22} {size:>5}px  params {params / 1e6:7.3f} M  GFLOPs {flops / 1e9:8.2f}  "
-                  f"latency {latency * 1000:8.1f} ms", flush=True)
+                  f"latency {latency * 1000:8.1f} ms")
     for name in MODELS:
         if name.startswith("edc"):
             label = name.replace("edc", "EDC").replace(" small", "")
