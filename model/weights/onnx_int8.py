@@ -6,7 +6,8 @@ that took 5-13 % less network time per 512 px tile than float32 on the developme
 (BENCHMARKS.md), with the same flood-water IoU on the OMBRIA test split within 0.001.  The weights file stays float
 (float16 storage): one file for the CPU and the GPU, where CUDA has no kernel for these nodes.  Each matrix product
 whose second input is a constant (a float32 initializer, or a Cast to float32 of a float16 or float32 one) becomes one
-``DynamicQuantizeMatMul`` with symmetric per-column int8 weights (zero point 0); convolutions stay float (quantised
+``DynamicQuantizeMatMul`` with symmetric per-column weights of 7 bits (-63..63, zero point 0; see ``WEIGHT_LEVELS``);
+convolutions stay float (quantised
 ones ran 3x slower here).  Graphs already quantised, without such products, or with subgraphs (If, Loop: not EDC's)
 come back unchanged.  Works on the protobuf bytes (:mod:`.onnx_proto`), without the ``onnx`` package.  ``VARIANT``
 names this transform in the session cache: change it with the transform, so that graphs an older one cached are not
@@ -28,8 +29,12 @@ TENSOR_DIMS, TENSOR_TYPE, TENSOR_NAME, TENSOR_RAW = 1, 2, 8, 9  # TensorProto
 FLOAT, INT8, FLOAT16 = 1, 3, 10                              # TensorProto.DataType
 FLOAT_TYPES = {FLOAT: "<f4", FLOAT16: "<f2"}
 QUANTIZED_OP, QUANTIZED_DOMAIN = "DynamicQuantizeMatMul", "com.microsoft"
+# Weights use 7 of int8's bits: x86 CPUs without VNNI (AVX2 only, common in desktops) multiply uint8 activations by
+# int8 weights in pairs summed into int16, which saturates for 255 * 127 * 2; with 63 it cannot (255 * 63 * 2 < 32767),
+# so every CPU computes the same exact integer products (with 127 such CPUs gave errors 7x the tests' bound).
+WEIGHT_LEVELS = 63
 SUFFIXES = (".int8", ".int8_scale", ".int8_zero_point")   # the new tensors' names: weight name + suffix
-VARIANT = "int8-1"
+VARIANT = "int8-2"
 
 
 def quantize_matmuls(data):
@@ -117,8 +122,8 @@ def _constant(names, tensors, nodes, producer):
 def _quantized_tensors(name, source):
     """[(name, TensorProto bytes)] of the int8 weights, their per-column scales and zero points."""
     weight = np.frombuffer(source["raw"], FLOAT_TYPES[source["type"]]).astype(np.float32).reshape(source["dims"])
-    scale = np.maximum(np.abs(weight).max(axis=0), 1e-12) / 127.0
-    values = np.clip(np.rint(weight / scale), -127, 127).astype(np.int8)
+    scale = np.maximum(np.abs(weight).max(axis=0), 1e-12) / WEIGHT_LEVELS
+    values = np.clip(np.rint(weight / scale), -WEIGHT_LEVELS, WEIGHT_LEVELS).astype(np.int8)
     arrays = (values, scale.astype("<f4"), np.zeros(scale.shape, np.int8))
     return [(name + suffix, _tensor_bytes(name + suffix, data_type, array))
             for suffix, data_type, array in zip(SUFFIXES, (INT8, FLOAT, INT8), arrays)]

@@ -49,8 +49,8 @@ def test_a_constant_weight_product_becomes_int8_with_per_column_scales():
     assert {p.key: p.value for p in model.metadata_props} == {"edc": "metadata"}
     x = np.random.default_rng(1).normal(size=(16, 8)).astype(np.float32)
     got, want = _run(quantized, x)[0], x @ w
-    for column in range(4):  # each column to about 1 % of its own magnitude
-        assert np.abs(got[:, column] - want[:, column]).max() < 0.02 * np.abs(want[:, column]).max(), column
+    for column in range(4):  # each column to about 2 % of its own magnitude (7-bit weights)
+        assert np.abs(got[:, column] - want[:, column]).max() < 0.04 * np.abs(want[:, column]).max(), column
 
 
 def test_float16_weights_behind_a_cast_are_quantised_and_the_cast_dropped():
@@ -63,8 +63,8 @@ def test_float16_weights_behind_a_cast_are_quantised_and_the_cast_dropped():
     assert sorted(t.name for t in model.graph.initializer) == ["w.int8", "w.int8_scale", "w.int8_zero_point"]
     x = np.random.default_rng(3).normal(size=(16, 8)).astype(np.float32)
     got, want = _run(quantized, x)[0], x @ w.astype(np.float32)
-    assert np.abs(got - want).max(axis=0) == pytest.approx(0, abs=0.02 * np.abs(want).max())
-    assert all(np.abs(got - want)[:, c].max() < 0.02 * np.abs(want[:, c]).max() for c in range(4))
+    assert np.abs(got - want).max(axis=0) == pytest.approx(0, abs=0.04 * np.abs(want).max())
+    assert all(np.abs(got - want)[:, c].max() < 0.04 * np.abs(want[:, c]).max() for c in range(4))
 
 
 def _float16_graph():
