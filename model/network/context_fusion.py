@@ -20,6 +20,9 @@ class ContextFusion(nn.Module):
 
     def __init__(self, dim, reduction=SE_REDUCTION):
         super().__init__()
+        self._build(dim, reduction)
+
+    def _build(self, dim, reduction=SE_REDUCTION):
         self.context = nn.ModuleList([nn.Conv2d(dim, dim, 3, padding=d, dilation=d, groups=dim) for d in DILATIONS])
         self.context_proj = ConvBN(dim, dim, act=True)
         self.se = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(3 * dim, 3 * dim // reduction, 1), nn.ReLU(),

@@ -1,4 +1,4 @@
-"""EDC: tri-stream carrier-token encoder with DCHF fusion, decoder and cloud-removal head (v1 and v2: config.py).
+"""EDC: tri-stream carrier-token encoder with DCHF fusion, decoder and cloud-removal head (versions 1-3: config.py).
 
     optical --Stream--+                         +--> decoder --> logits
                       +-- DCHF (every stage) ---+

@@ -75,7 +75,8 @@ def quantize(path):
     from onnxruntime.quantization import QuantType, quantize_dynamic
     quantized = path.with_name(path.name + ".int8")
     try:
-        quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
+        quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
+                         reduce_range=True)  # 7-bit weights: no int16 saturation on AVX2-only CPUs (onnx_int8.py)
         os.replace(quantized, path)
     finally:
         quantized.unlink(missing_ok=True)

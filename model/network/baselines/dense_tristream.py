@@ -63,9 +63,9 @@ class CloudSegFusion(ContextFusion):
     """Difference-gated, multi-scale, squeeze-excited fusion of optical, SAR and the previous fusion state."""
 
     def __init__(self, dim):
-        gate = nn.Sequential(nn.Conv2d(2, 1, 7, padding=3), nn.Sigmoid())  # made first: seeded builds stay as they were
-        super().__init__(dim)
-        self.gate = gate
+        nn.Module.__init__(self)  # the gate first, as before the shared block: same seeded values, parameter order
+        self.gate = nn.Sequential(nn.Conv2d(2, 1, 7, padding=3), nn.Sigmoid())  # (an optimizer's state follows it)
+        self._build(dim)
 
     def forward(self, opt, sar, prev):
         diff = opt - sar

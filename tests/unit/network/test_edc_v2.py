@@ -154,6 +154,10 @@ def test_cloudseg_fusion_takes_mix_sar_and_state_with_dilated_context():
     for fusion, reaches in (("cloudseg", True), ("conv", False)):
         torch.manual_seed(0)
         block = DCHF(4, 4, 4, _Echo(), feedback=False, fusion=fusion).eval()
+        if fusion == "cloudseg":  # squeeze-excitation fixed at 1, so only the dilated convolutions spread a change
+            with torch.no_grad():
+                block.fuse.se[3].weight.zero_()
+                block.fuse.se[3].bias.fill_(30.0)
         mix, sar = torch.randn(1, 4, 16, 16), torch.randn(1, 4, 16, 16)
         moved = mix.clone()
         moved[..., 8, 8] += 5.0
@@ -237,7 +241,10 @@ def test_v2_small_keeps_the_parameter_budget():
 
 
 def test_conv_bn_is_still_the_building_block():  # the U-Net decoder is the dense baseline's, now shared
-    from model.network.baselines.dense_tristream import DenseTriStream
+    from model.network.baselines.dense_tristream import CloudSegFusion, DenseTriStream
+    # the fusion block is shared with EDC v3 too; the dense model's gate stays its first parameter, as in the
+    # checkpoints (optimizer state) written before
+    assert next(iter(dict(CloudSegFusion(8).named_parameters()))) == "gate.0.weight"
     dense = DenseTriStream(preset_config("tiny", 3, 1, 2))
     assert isinstance(dense.decoder.reduce[0], ConvBN)
     assert set(dense.decoder.state_dict()) == set(UNetHead([16, 32, 48, 64], 2).unet.state_dict())
