@@ -18,7 +18,8 @@ value, so older weights build exactly as before).  Version 2 (``V2_OPTIONS``) ch
 - sar_path: False (v1, v2) or True: the SAR projection is also a direct input of DCHF's fusion, not only through the
   gated optical/SAR mix (an option of both versions; files without the key build without it);
 - fusion: "conv" (v1, v2: one 1x1 convolution fuses the mix with the previous state) or "cloudseg" (v3: the
-  dense baseline's fusion after DCHF's gate: dilated context, squeeze-excitation over mix, SAR and previous state);
+  dense baseline's fusion after DCHF's gate: dilated context, squeeze-excitation over mix, SAR and previous state;
+  SAR is one of its inputs, so sar_path adds nothing to it);
 - feedback: True (v1-v3: the fused features flow back into the optical and SAR streams after stages 1-3) or False;
 - mlp_ratio (v2: 4), drop_path (stochastic depth rate at the attention stages), layer_scale (initial branch scale,
   0 = none).

@@ -55,8 +55,7 @@ class DCHF(nn.Module):
                 self.gate.weight[:, -1] = GATE_R_WEIGHT
                 self.gate.bias.fill_(-GATE_R_WEIGHT / 2)
         self.sar_path = bool(sar_path)
-        self.context_fusion = fusion == "cloudseg"
-        self.fuse = ContextFusion(dim) if self.context_fusion else ConvBN((3 if self.sar_path else 2) * dim, dim)
+        self.fuse = ContextFusion(dim) if fusion == "cloudseg" else ConvBN((3 if self.sar_path else 2) * dim, dim)
         self.body = fusion_body
         # no feedback after the last stage (no later stage), nor with ``feedback`` False
         self.back_opt = Feedback(dim, opt_dim) if feedback else None
@@ -77,6 +76,6 @@ class DCHF(nn.Module):
         return fused, r, opt, sar
 
     def _fuse(self, local, ps, prev):
-        if self.context_fusion:
+        if isinstance(self.fuse, ContextFusion):  # takes SAR in its own right: sar_path changes nothing here
             return self.fuse(local, ps, prev)
         return prev + self.fuse(torch.cat([local, ps, prev] if self.sar_path else [local, prev], 1))
