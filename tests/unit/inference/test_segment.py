@@ -128,6 +128,38 @@ def test_extent_crops_the_output(tiny_weights, make_pair, tmp_path):
     assert (ds.RasterXSize, ds.RasterYSize) == (41, 40) == (result.width, result.height)
 
 
+def test_an_extent_is_normalised_with_the_statistics_of_the_whole_overlap(tiny_weights, make_pair):
+    """A pixel gets the same input values whatever extent is drawn; statistics of the extent alone would differ (the
+    extent below holds mostly the dark water stripe)."""
+    from model.inference import SegmentOptions
+    from model.inference.decoding import decode_inputs
+    from model.inference.inputs import input_statistics, open_inputs
+    from model.weights import open_weights
+    optical, sar = make_pair(96, 128)
+    meta = open_weights(tiny_weights).metadata
+
+    def stats(extent, pair_of=lambda pair: pair):
+        options = SegmentOptions(str(optical), str(sar), str(tiny_weights), "unused.tif", extent=extent)
+        pair = decode_inputs(open_inputs(options, meta, print), options.sar_units, print)
+        return input_statistics(pair_of(pair), meta, print)
+
+    extent = (500560.0, 4599400.0, 500720.0, 4599800.0)  # columns 56-72: the stripe
+    assert stats(extent) == stats(None)
+    assert stats(extent, _extent_only) != stats(None)
+
+
+def _extent_only(pair):
+    """``pair`` whose "whole overlap" is its own grid: statistics of the extent alone (what the code once did)."""
+    from dataclasses import fields
+
+    from model.geo.pair import InputPair
+
+    class ExtentOnly(InputPair):
+        def whole_overlap(self):
+            return self
+    return ExtentOnly(**{f.name: getattr(pair, f.name) for f in fields(pair)})
+
+
 def test_nan_and_inf_in_sar_become_nodata(tiny_weights, make_pair, tmp_path):
     optical, sar = make_pair(40, 40, corner=0, sar_pixel=10.0)
     ds = gdal.Open(str(sar), gdal.GA_Update)
