@@ -58,7 +58,7 @@ def test_default_onnx_maps_without_torch(onnx_run):
 
 def test_default_onnx_is_small_and_float16():
     from model.weights.onnx_proto import io_names
-    assert ONNX.stat().st_size < 27.5e6  # float16 weights; deflated in the ZIP, which test_packaging keeps <= 25 MB
+    assert ONNX.stat().st_size < 21e6  # float16 weights: the plugin ZIP stays under the repository's 25 MB
     assert io_names(ONNX.read_bytes()) == ["probabilities", "cloudfree", "reliability"]
     assert ONNX.read_bytes().count(b".float16") > 100  # the weights are stored as float16, cast when loaded
 
@@ -77,5 +77,4 @@ def test_default_onnx_gives_the_map_of_the_pytorch_weights(onnx_run, tmp_path):
     print(f"int8: {np.mean(int8_map != pt_map):.2e} of the pixels differ, confidence "
           f"{np.abs(int8_confidence - pt_confidence).max():.4f} at most")
     assert np.mean(int8_map == pt_map) > 0.999
-    # the int8 graph did run (EDC v3's map hardly depends on its matrix products: model card, "branch ablation")
-    assert np.abs(int8_confidence - onnx_confidence).max() > 0
+    assert np.abs(int8_confidence - onnx_confidence).max() > 1e-5  # the int8 graph did run
