@@ -64,12 +64,12 @@ def task_costs(optical, sar, weights, block_size, block_width, workers=2, n=2000
     import distributed
 
     from model.distributed.plan import plan_blocks
-    from model.distributed.scene import prepare_scene
+    from model.distributed.scene import plan_sources, prepare_scene
     from model.inference import SegmentOptions
     from model.weights import open_weights
     meta = open_weights(weights).metadata
     plan = prepare_scene(SegmentOptions(str(optical), str(sar), str(weights), "/tmp/x.tif"), meta, lambda m: None)
-    blocks = plan_blocks(plan.model, plan.output, plan.tile, plan.overlap, block_size, block_width)
+    blocks = plan_blocks(plan.model, plan.output, plan.tile, plan.overlap, block_size, block_width, plan_sources(plan))
     arg_bytes = len(pickle.dumps((plan, blocks[0], "/some/output/folder/block_r000_c000.tif", 1)))
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
@@ -87,8 +87,9 @@ def _noop(i):
 def halo_cost(plan, block_size, block_width):
     """Tiles run by all blocks / tiles of the whole scene."""
     from model.distributed.plan import plan_blocks, sub_grid
+    from model.distributed.scene import plan_sources
     from model.inference.tiling import TileGrid
-    blocks = plan_blocks(plan.model, plan.output, plan.tile, plan.overlap, block_size, block_width)
+    blocks = plan_blocks(plan.model, plan.output, plan.tile, plan.overlap, block_size, block_width, plan_sources(plan))
     tiles = sum(sub_grid(b, plan.tile, plan.overlap).n_tiles for b in blocks)
     return tiles / TileGrid(plan.model.height, plan.model.width, plan.tile, plan.overlap).n_tiles, len(blocks)
 

@@ -50,6 +50,7 @@ ONNX_CPU_BATCH = 1  # tiles per ONNX Runtime pass on the CPU, whose session is b
 CPU_INT8 = True     # ONNX weights on the CPU: int8 matrix products made at load (model/weights/onnx_int8.py)
 SESSION_CACHE_FILES = 8  # optimised graphs kept in the user's cache (model/inference/session_cache.py)
 DEFAULT_BLOCK = 4096  # segment_many's block side in model pixels: 4 blocks for 8192 x 8192; halo 1.25x the tiles
+EXTENT_CONTEXT = 32   # model pixels read around a processing extent (clipped to the inputs): the context its edges get
 
 # Outputs.
 NODATA_CLASS = 255       # land-cover GeoTIFF (Byte)

@@ -33,8 +33,9 @@ empty to use the default bands stored in the weights file.</li>
 <li><b>Weights file</b>: an EDC <code>.pt</code> / <code>.pth</code> (PyTorch) or <code>.onnx</code> (ONNX Runtime)
 file, suffix in any case. Empty = the bundled default weights. ONNX weights need only onnxruntime, not PyTorch.</li>
 <li><b>Processing extent</b>: optional; the output is cropped to it and to where both inputs exist. The
-normalisation statistics always come from the whole overlap of the two rasters, so a pixel gets the same class
-whatever extent is drawn.</li>
+normalisation statistics always come from the whole overlap of the two rasters, and the network also reads up to 32
+of its pixels around the extent, so that a pixel gets the class of a run over the whole overlap whatever extent is
+drawn (to about 1 %).</li>
 <li><b>SAR units</b>: <i>Automatic</i> tells decibels from linear backscatter (power, amplitude, complex SLC samples)
 by the band names (such as <code>Sigma0_VV_db</code>) and the values, and converts linear values to decibels as the
 weights expect; the log says what was assumed and why. Choose the units to override it.</li>

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..inference.regrid import nearest_indices
+from ..inference.regrid import output_sources
 from ..inference.tiling import tile_starts
 
 
@@ -67,11 +67,12 @@ class SubGrid:
         return len(self.ys) * len(self.xs)
 
 
-def spans(model_length, output_length, tile, overlap, tiles_per_block):
-    """The spans of the blocks along one axis: ``tiles_per_block`` scene tile starts each."""
+def spans(model_length, source, tile, overlap, tiles_per_block):
+    """The spans of the blocks along one axis: ``tiles_per_block`` scene tile starts each; ``source``: the model
+    pixel of every output pixel (increasing; :func:`model.inference.regrid.output_sources`)."""
     starts = tile_starts(model_length, tile, overlap)
     size = min(tile, model_length)
-    source = nearest_indices(output_length, model_length)  # model pixel of every output pixel (identity when equal)
+    source = np.asarray(source)
     bounds = starts[::tiles_per_block] + [model_length]
     result = []
     for own in zip(bounds[:-1], bounds[1:]):
@@ -84,15 +85,18 @@ def spans(model_length, output_length, tile, overlap, tiles_per_block):
     return result
 
 
-def plan_blocks(model, output, tile, overlap, block_size, block_width=None):
+def plan_blocks(model, output, tile, overlap, block_size, block_width=None, sources=None):
     """The blocks of a scene whose network runs on grid ``model`` and whose map is written on grid ``output``
-    (:class:`model.geo.grid.Grid`, same extent), ``block_size`` model pixels high and ``block_width`` wide at most
-    (None: ``block_size``; 0: the whole width, strips), rounded down to whole tile steps, at least one tile.  Each
-    cut costs one more row (or column) of tiles for the halo: a block of k tile steps runs k + 1."""
+    (:class:`model.geo.grid.Grid`; ``sources``: the model row and column of every output row and column, default
+    those of two grids over the same extent; :func:`model.distributed.scene.plan_sources` gives a plan's),
+    ``block_size`` model pixels high and ``block_width`` wide at most (None: ``block_size``; 0: the whole width,
+    strips), rounded down to whole tile steps, at least one tile.  Each cut costs one more row (or column) of tiles
+    for the halo: a block of k tile steps runs k + 1."""
+    rows_from, cols_from = output_sources(model, output) if sources is None else sources
     step = max(min(tile, model.height, model.width) - overlap, 1)
     width = block_size if block_width is None else (block_width or model.width + tile)
-    rows = spans(model.height, output.height, tile, overlap, max(1, int(block_size) // step))
-    cols = spans(model.width, output.width, tile, overlap, max(1, int(width) // step))
+    rows = spans(model.height, rows_from, tile, overlap, max(1, int(block_size) // step))
+    cols = spans(model.width, cols_from, tile, overlap, max(1, int(width) // step))
     return [Block(i, j, r, c) for i, r in enumerate(rows) for j, c in enumerate(cols)]
 
 
@@ -103,6 +107,6 @@ def sub_grid(block, tile, overlap):
     return SubGrid(height, width, min(tile, height), min(tile, width), overlap, block.rows.starts, block.cols.starts)
 
 
-def whole_scene(model, output, tile, overlap):
+def whole_scene(model, output, tile, overlap, sources=None):
     """The one block of a scene that is not cut (a scene of a list of pairs)."""
-    return plan_blocks(model, output, tile, overlap, 1 << 40)[0]
+    return plan_blocks(model, output, tile, overlap, 1 << 40, sources=sources)[0]

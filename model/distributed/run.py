@@ -22,7 +22,7 @@ from .cluster import dashboard_link, dask_client, local_threads
 from .manifest import Manifest, file_signature
 from .pairs import check_names
 from .plan import plan_blocks
-from .scene import prepare_scene
+from .scene import plan_sources, prepare_scene
 from .worker import block_task, pair_task
 
 POLL_SECONDS = 0.25  # how often a waiting run looks at the cancel flag
@@ -145,7 +145,8 @@ def _block_jobs(options, meta, result, log):
     folder.mkdir(exist_ok=True)
     scene = SegmentOptions(options.optical, options.sar, options.weights, str(out), **options.settings)
     plan = prepare_scene(scene, meta, log)
-    blocks = plan_blocks(plan.model, plan.output, plan.tile, plan.overlap, options.block_size, options.block_width)
+    blocks = plan_blocks(plan.model, plan.output, plan.tile, plan.overlap, options.block_size, options.block_width,
+                         plan_sources(plan))
     log(f"{options.optical}: output grid {plan.output.width} x {plan.output.height} pixels, model grid "
         f"{plan.model.width} x {plan.model.height}, tiles of {plan.tile} px with {plan.overlap} px overlap, "
         f"{len(blocks)} blocks of at most {options.block_size} px" + (" (strips)." if options.block_width == 0 else

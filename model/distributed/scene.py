@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 from ..geo.readers import Decoding
 from ..inference.decoding import decode_inputs, with_intensities
 from ..inference.inputs import input_statistics, open_inputs
-from ..inference.run import grids
+from ..inference.regrid import output_sources
+from ..inference.run import grids, network_area
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,9 @@ class ScenePlan:
     overlap: int
     model: object
     output: object
+    area: object       # the optical grid window the model grid covers: the extent widened (run.network_area)
+    area_offset: tuple  # its (column, row) in the optical raster
+    at: tuple           # the output grid's (column, row) in it
     optical_decoding: Decoding
     sar_decoding: Decoding
     optical_stats: dict
@@ -32,9 +36,15 @@ def prepare_scene(options, meta, log):
     tile, overlap = options.tiling(meta)
     pair = decode_inputs(open_inputs(options, meta, log), options.sar_units, log)
     optical_stats, sar_stats = input_statistics(pair, meta, log)
-    model, output = grids(pair.grid, meta, options, log)
-    return ScenePlan(options, tile, overlap, model, output, pair.optical_decoding, pair.sar_decoding,
-                     optical_stats, sar_stats, len(pair.optical_bands))
+    area, at = network_area(pair, meta, options)
+    model, output = grids(pair.grid, meta, options, log, area.grid)
+    return ScenePlan(options, tile, overlap, model, output, area.grid, area.offset, at, pair.optical_decoding,
+                     pair.sar_decoding, optical_stats, sar_stats, len(pair.optical_bands))
+
+
+def plan_sources(plan):
+    """(rows, columns): the model row and column nearest to each output row and column of ``plan``."""
+    return output_sources(plan.model, plan.output, plan.area, plan.at)
 
 
 def block_inputs(plan, block, meta):
@@ -44,7 +54,8 @@ def block_inputs(plan, block, meta):
     the scene the whole-scene run warps, then cut: GDAL's approximate transformer makes a warped pixel depend on the
     width of the chunk it is warped in, so that only the same chunks give the same values."""
     pair, _ = with_intensities(open_inputs(plan.options, meta, _quiet))
-    pair = replace(pair, optical_decoding=plan.optical_decoding, sar_decoding=plan.sar_decoding)
+    pair = replace(pair, grid=plan.area, offset=plan.area_offset, optical_decoding=plan.optical_decoding,
+                   sar_decoding=plan.sar_decoding)
     pair = pair.on_grid(plan.model)
     (y0, y1), (x0, x1) = block.rows.window, block.cols.window
     optical_rows, sar_rows = pair.row_readers()

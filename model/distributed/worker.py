@@ -9,7 +9,7 @@ from ..weights import open_weights
 from .block import run_block
 from .manifest import file_signature
 from .plan import whole_scene
-from .scene import prepare_scene
+from .scene import plan_sources, prepare_scene
 
 _LOADED = {}  # (weights file's path, size, time; device, threads, int8) -> (weights, predictor): one per process
 LOADS = []  # the keys loaded by this process, in order (a worker's record: once per weights, not per task)
@@ -52,7 +52,7 @@ def pair_task(options, path, threads=None):
         weights, predictor = loaded(options.weights, options.device, threads, options.cpu_int8)
         meta = weights.metadata
         plan = prepare_scene(options, meta, notes.append)
-        block = whole_scene(plan.model, plan.output, plan.tile, plan.overlap)
+        block = whole_scene(plan.model, plan.output, plan.tile, plan.overlap, plan_sources(plan))
         result = run_block(plan, block, path, predictor, meta, options.batch_size)
         result.update(width=plan.output.width, height=plan.output.height, notes=notes)
         return result

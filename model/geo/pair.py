@@ -30,6 +30,17 @@ class InputPair:
         grid, offset = output_grid(self.optical, self.sar)
         return replace(self, grid=grid, offset=offset)
 
+    def widened(self, margin):
+        """(the same inputs on the grid widened by ``margin`` pixels on every side, within their whole overlap; the
+        (column, row) of the grid in the widened one).  ``grid`` must be the optical raster's window at ``offset``."""
+        whole = self.whole_overlap()
+        (c0, r0), (w0, h0) = self.offset, whole.offset
+        x0, y0 = max(w0, c0 - margin), max(h0, r0 - margin)
+        x1 = min(w0 + whole.grid.width, c0 + self.grid.width + margin)
+        y1 = min(h0 + whole.grid.height, r0 + self.grid.height + margin)
+        grid = whole.grid.window(x0 - w0, y0 - h0, x1 - x0, y1 - y0)
+        return replace(self, grid=grid, offset=(x0, y0)), (c0 - x0, r0 - y0)
+
     def statistics_sample(self):
         """(optical, optical valid, SAR, SAR valid): a sample of the whole grid for the normalisation statistics,
         decoded, whose cost does not grow with the scene (see :mod:`model.geo.sampling`)."""

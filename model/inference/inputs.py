@@ -31,8 +31,8 @@ def open_inputs(options, meta, log):
 
 def input_statistics(pair, meta, log):
     """(optical stats, SAR stats) for :func:`normalization.normalize`, from a sample of the inputs' whole overlap
-    (never of the processing extent alone: a pixel gets the same class whatever extent is drawn) restricted to the
-    pixels valid in both; EDCInputError when an input has no valid pixel there, a warning when too few are valid for
+    (never of the processing extent alone: a pixel gets the same input values whatever extent is drawn) restricted to
+    the pixels valid in both; EDCInputError when an input has no valid pixel there, a warning when too few are valid for
     stable statistics."""
     with reported_as_input_error("Reading the input rasters", "check that both files are complete and readable"):
         opt, opt_valid, sar, sar_valid = pair.whole_overlap().statistics_sample()

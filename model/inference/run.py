@@ -6,11 +6,13 @@ network runs on -> predictor -> tiles read, predicted and blended (:func:`run_ti
 grid and written -> files renamed into place.  Raises EDCError subclasses only.
 """
 
+import math
 import time
 from dataclasses import dataclass, field
 
 from ..errors import EDCCancelled, EDCInputError
 from ..geo.resolution import model_grid
+from ..vocabulary import EXTENT_CONTEXT
 from ..weights import open_weights
 from .decoding import decode_inputs
 from .inputs import TileReader, input_statistics, open_inputs
@@ -72,14 +74,17 @@ def _segment(options, progress, is_cancelled, log):
     if not predictor.on_gpu:
         keep_freed_memory()  # measured to help the CPU passes between reads: see malloc.py
     batch_size = options.batch_size or predictor.default_batch
-    model, grid = grids(pair.grid, meta, options, log)
-    log(f"Output grid: {grid.width} x {grid.height} pixels; model grid: {model.width} x {model.height}, tiles of "
+    area, at = network_area(pair, meta, options)
+    model, grid = grids(pair.grid, meta, options, log, area.grid)
+    log(f"Output grid: {grid.width} x {grid.height} pixels; model grid: {model.width} x {model.height}"
+        f"{' (the extent and up to %d px around it)' % EXTENT_CONTEXT if area.grid != pair.grid else ''}, tiles of "
         f"{min(tile, model.height)} x {min(tile, model.width)} with {overlap} px overlap, batches of {batch_size}.")
 
     outputs = OutputSet(paths, grid, meta, len(pair.optical_bands))
-    write = NearestRegrid(model, grid, outputs.write_rows).write_rows if model != grid else outputs.write_rows
+    write = NearestRegrid(model, grid, outputs.write_rows, area.grid, at).write_rows if model != grid else \
+        outputs.write_rows
     try:
-        with TileReader(pair.on_grid(model), optical_stats, sar_stats) as reader:
+        with TileReader(area.on_grid(model), optical_stats, sar_stats) as reader:
             run_tiled(TileGrid(model.height, model.width, tile, overlap), outputs.channels, reader.read,
                       lambda batch: predictor.stacked(batch, outputs.wants_cloudfree, outputs.wants_reliability),
                       lambda y, values, valid: write(y, values, valid, optical_stats),
@@ -110,10 +115,23 @@ def _segment(options, progress, is_cancelled, log):
         overlap=overlap, batch_size=batch_size, seconds=time.time() - started)
 
 
-def grids(grid, meta, options, log):
-    """(model grid, output grid): where the network runs (the weights' resolution, or the optical grid) and where
-    the map is written (``options.output_grid``: the optical grid, or the model grid)."""
-    model, note = model_grid(grid, meta["gsd_m"], native=options.resolution == "native")
+def network_area(pair, meta, options):
+    """(the inputs over the area the network runs on, the (column, row) of the output grid in it).  Around a
+    processing extent (with the map on the optical grid) that is the extent widened by ``EXTENT_CONTEXT`` model
+    pixels on every side within the inputs' overlap, so that the extent's edges see the context they have in a run
+    over the whole overlap; otherwise ``pair`` itself."""
+    if options.extent is None or options.output_grid == "model":
+        return pair, (0, 0)
+    model, _ = model_grid(pair.grid, meta["gsd_m"], native=options.resolution == "native")
+    ratio = abs(model.geotransform[1] / pair.grid.geotransform[1])
+    return pair.widened(math.ceil(EXTENT_CONTEXT * ratio - 1e-9))
+
+
+def grids(grid, meta, options, log, area=None):
+    """(model grid, output grid): where the network runs (over ``area``, default ``grid``, at the weights'
+    resolution or on the optical grid) and where the map is written (``options.output_grid``: the optical ``grid``,
+    or the model grid)."""
+    model, note = model_grid(grid if area is None else area, meta["gsd_m"], native=options.resolution == "native")
     if note:
         log(note)
     return model, (model if options.output_grid == "model" else grid)

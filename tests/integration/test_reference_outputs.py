@@ -3,7 +3,8 @@ generated scenes (tiny random weights; an extent, odd tiles and batches; a scene
 statistics come from sampled windows) must give these very pixels.  The checksums in tests/data/reference_outputs.json
 were recorded before the core's layout redesign, so the redesign changed no output bit; the issue "Real inputs, real
 units" then changed one on purpose (the extent case's confidence: its statistics now come from the inputs' whole
-overlap).  A change that is meant to change outputs records new ones
+overlap), and on 2026-12-08 again (the network reads 32 px around a processing extent).  A change that is meant to
+change outputs records new ones
 (``python tests/integration/test_reference_outputs.py > tests/data/reference_outputs.json``) and says why in its
 commit.
 

@@ -98,18 +98,17 @@ def test_sar_without_signal_is_an_error(value, pair, tmp_path):
 
 @pytest.mark.parametrize("corner", [(150, 40), (60, 180)])
 def test_a_small_extent_gives_the_classes_of_the_whole_run(corner, pair, reference, tmp_path):
-    """Statistics come from the whole overlap, not the extent.  Old code (statistics of the extent alone): 0.88-0.93
-    agreement on these 60 x 60 px windows, with a quarter to a third of the water of the whole run.  Even with the
-    right statistics the map of an extent is not the whole run's bit for bit (the network sees less context); with
-    the shipped v1 weights the windows agree 0.984 with the whole run.  EDC v3 weights agree less (0.951 / 0.967 for
-    a 2 + 6 epoch run, 0.947 / 0.894 for a 4 + 12 epoch run that maps 0.04-0.11 more water in the window): what kept
-    the latter from being shipped (model card, "Shipping EDC v3").  The unit test
-    ``test_an_extent_is_normalised_with_the_statistics_of_the_whole_overlap`` checks the statistics themselves."""
+    """Statistics come from the whole overlap, not the extent, and the network reads 32 px around the extent.  Old
+    code (statistics of the extent alone): 0.88-0.93 agreement on these 60 x 60 px windows, with a quarter to a third
+    of the water of the whole run; without the 32 px around the extent (until 2026-12-08) 0.984 on both windows with
+    0.011-0.012 more water; now 0.990 and 0.996, water within 0.005.  Bounds for the shipped v1 weights; an EDC v3 run
+    trained 4 + 12 epochs agrees 0.969 and 0.991 here (0.947 and 0.894 without the margin; model card, "Shipping EDC
+    v3").  ``test_an_extent_is_normalised_with_the_statistics_of_the_whole_overlap`` checks the statistics alone."""
     from osgeo import gdal
     c0, r0 = corner
     gt = gdal.Open(str(pair["optical"])).GetGeoTransform()
     extent = f"{gt[0] + c0 * gt[1]},{gt[0] + (c0 + 60) * gt[1]},{gt[3] + (r0 + 60) * gt[5]},{gt[3] + r0 * gt[5]}"
     output, _ = _run(pair["optical"], pair["sar"], tmp_path / "lc.tif", EXTENT=f"{extent} [EPSG:4326]")
     window, whole = read_raster(output)[0], read_raster(reference)[0][r0:r0 + 60, c0:c0 + 60]
-    assert window.shape == (60, 60) and (window == whole).mean() > 0.97
-    assert abs((window == 1).mean() - (whole == 1).mean()) < 0.02  # flood water, as much as in the whole run
+    assert window.shape == (60, 60) and (window == whole).mean() > 0.986
+    assert abs((window == 1).mean() - (whole == 1).mean()) < 0.008  # flood water, as much as in the whole run

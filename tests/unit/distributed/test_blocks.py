@@ -3,13 +3,14 @@ pixel for pixel (the probabilities up to float32 rounding): the sample scene (it
 scene read at the weights' resolution and brought back onto a finer optical grid."""
 
 import numpy as np
+import pytest
 from helpers.inference import run_segment
 from helpers.rasters import read_raster, stripe_pair
 
 from model.distributed.assemble import build_vrt
 from model.distributed.block import run_block
 from model.distributed.plan import plan_blocks
-from model.distributed.scene import prepare_scene
+from model.distributed.scene import plan_sources, prepare_scene
 from model.inference import SegmentOptions
 from model.inference.runtime import load_predictor
 from model.weights import open_weights
@@ -25,7 +26,7 @@ def blocks_mosaic(folder, optical, sar, weights, block_size, **settings):
     plan = prepare_scene(SegmentOptions(str(optical), str(sar), str(weights), str(folder / "x.tif"), **settings),
                          meta, lambda m: None)
     predictor = load_predictor(opened, device="cpu", log=None)
-    blocks = plan_blocks(plan.model, plan.output, plan.tile, plan.overlap, block_size)
+    blocks = plan_blocks(plan.model, plan.output, plan.tile, plan.overlap, block_size, sources=plan_sources(plan))
     paths, confidences = [], []
     for block in blocks:
         paths.append(folder / f"block_{block.key}.tif")
@@ -52,7 +53,8 @@ def test_blocks_equal_one_run_on_the_sample_scene(tmp_path, tiny_weights):
                          confidence=str(tmp_path / "single_confidence.tif"), **settings)
     vrt, confidence, blocks = blocks_mosaic(tmp_path, SAMPLE + "optical.tif", SAMPLE + "sar.tif", tiny_weights, 48,
                                             **settings)
-    assert len(blocks) == 4 and single.width == single.height == 100
+    # the network runs on the extent and 32 px around it (164 x 164): 3 x 3 blocks of 48 px
+    assert len(blocks) == 9 and single.width == single.height == 100
     assert_same(single, vrt, confidence)
 
 
@@ -67,14 +69,19 @@ def test_blocks_equal_one_run_with_onnx_weights_in_int8(tmp_path, tiny_onnx):
     assert_same(single, vrt, confidence)
 
 
-def test_blocks_equal_one_run_read_at_the_weights_resolution(tmp_path, tiny_weights, pixel=5.0):
+@pytest.mark.parametrize("extent, size, n_blocks", [(None, (140, 160), 9),
+                                                    ((500150.0, 4599350.0, 500455.0, 4599750.0), (61, 80), 6)])
+def test_blocks_equal_one_run_read_at_the_weights_resolution(tmp_path, tiny_weights, extent, size, n_blocks,
+                                                             pixel=5.0):
+    """Inputs read at 10 m, map on the 5 m optical grid; with an extent the network runs on the extent widened by
+    32 model pixels (here: the whole raster) and the map keeps the extent's own pixels (blocks without any: none)."""
     optical, sar = stripe_pair(tmp_path, rows=80, cols=70)
     from osgeo import gdal
     fine = tmp_path / "fine.tif"
     gdal.Translate(str(fine), str(optical), xRes=pixel, yRes=pixel, resampleAlg="near")
-    single = run_segment(fine, sar, tiny_weights, tmp_path / "single.tif", tile_size=32, overlap=8, device="cpu",
-                         confidence=str(tmp_path / "single_confidence.tif"))
-    vrt, confidence, blocks = blocks_mosaic(tmp_path, fine, sar, tiny_weights, 30, tile_size=32, overlap=8,
-                                            device="cpu")
-    assert len(blocks) == 9 and (single.width, single.height) == (140, 160)
+    settings = dict(tile_size=32, overlap=8, device="cpu", extent=extent)
+    single = run_segment(fine, sar, tiny_weights, tmp_path / "single.tif",
+                         confidence=str(tmp_path / "single_confidence.tif"), **settings)
+    vrt, confidence, blocks = blocks_mosaic(tmp_path, fine, sar, tiny_weights, 30, **settings)
+    assert len(blocks) == n_blocks and (single.width, single.height) == size
     assert_same(single, vrt, confidence)

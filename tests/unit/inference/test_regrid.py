@@ -51,3 +51,25 @@ def test_rows_arrive_in_order_and_are_upsampled_to_the_nearest(factor, chunks):
     centres_y = ((np.arange(output.height) + 0.5) * model.height / output.height).astype(int)
     centres_x = ((np.arange(output.width) + 0.5) * model.width / output.width).astype(int)
     assert np.array_equal(written, source[:, centres_y][:, :, centres_x])
+
+
+@pytest.mark.parametrize("factor", [1.0, 2.5, 0.4])
+def test_an_output_window_of_a_wider_area_gets_its_own_model_pixels(factor):
+    """The network ran over ``area`` (an extent widened); the output grid is the window at ``at`` of the area's
+    pixels: every output pixel gets the model pixel nearest to its centre, rows arriving in chunks."""
+    area = Grid((0.0, 1.0, 0.0, 0.0, 0.0, -1.0), "", 30, 24)
+    model = area if factor == 1.0 else area.resized(round(area.width / factor), round(area.height / factor))
+    at, output = (7, 5), area.window(7, 5, 12, 10)
+    source = np.random.default_rng(1).random((1, model.height, model.width)).astype(np.float32)
+    written = np.full((1, output.height, output.width), np.nan, np.float32)
+
+    def write(y, values, valid):
+        written[:, y:y + values.shape[1]] = values
+    regrid = NearestRegrid(model, output, write, area, at)
+    for y in range(0, model.height, 4):
+        regrid.write_rows(y, source[:, y:y + 4], np.ones((min(4, model.height - y), model.width), bool))
+    ys = ((np.arange(output.height) + at[1] + 0.5) * model.height / area.height).astype(int)
+    xs = ((np.arange(output.width) + at[0] + 0.5) * model.width / area.width).astype(int)
+    assert np.array_equal(written, source[:, ys][:, :, xs])
+    if factor == 1.0:
+        assert np.array_equal(written, source[:, 5:15, 7:19])  # a plain crop

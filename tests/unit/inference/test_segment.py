@@ -73,9 +73,10 @@ SAMPLE = Path(__file__).resolve().parents[3] / "resources" / "sample"
 
 
 def test_tiled_inference_matches_one_pass_and_has_no_seams(tiny_weights, local_net, tmp_path):
-    optical, sar = SAMPLE / "optical.tif", SAMPLE / "sar.tif"
-    extent = (600500.0, 5100000.0 - 500 - 2000, 600500.0 + 2000, 5100000.0 - 500)  # 200 x 200 pixels
-    kw = dict(extent=extent, batch_size=3)
+    # a 200 x 200 pixel optical raster (a crop, not an extent: the network would also see 32 px around an extent)
+    optical, sar = tmp_path / "optical.tif", SAMPLE / "sar.tif"
+    gdal.Translate(str(optical), str(SAMPLE / "optical.tif"), srcWin=[50, 50, 200, 200])
+    kw = dict(batch_size=3)
     run_segment(optical, sar, tiny_weights, tmp_path / "one.tif", tile_size=200, overlap=0,
                 confidence=tmp_path / "one_c.tif", **kw)
     run_segment(optical, sar, tiny_weights, tmp_path / "tiled.tif", tile_size=64, overlap=16,
@@ -465,3 +466,33 @@ def test_statistics_fall_back_to_the_whole_scene_when_the_windows_hold_no_valid_
     lc = gdal.Open(str(tmp_path / "lc.tif")).ReadAsArray()
     assert (lc[1060:, 1060:] != 255).all() and (lc[:1060] == 255).all()
     assert sum(s["pixels"] for s in result.class_stats) == 40 * 40
+
+
+def test_an_extent_is_widened_within_the_inputs_and_cropped_back(tiny_weights, make_pair, tmp_path):
+    """The network runs on the extent and 32 model pixels around it, clipped to the inputs' overlap; the map covers
+    the extent only.  Here the widened extent is the whole raster, so the map is the whole run's, pixel for pixel."""
+    from model.inference import SegmentOptions
+    from model.inference.decoding import decode_inputs
+    from model.inference.inputs import open_inputs
+    from model.inference.run import network_area
+    from model.weights import open_weights
+    optical, sar = make_pair(96, 128)
+    meta = open_weights(tiny_weights).metadata
+    near_edge = (500105.0, 4599405.0, 500502.0, 4599800.0)  # columns 10-51, rows 20-60
+    options = SegmentOptions(str(optical), str(sar), str(tiny_weights), "unused.tif", extent=near_edge)
+    pair = decode_inputs(open_inputs(options, meta, print), options.sar_units, print)
+    area, at = network_area(pair, meta, options)
+    assert pair.offset == (10, 20) and (pair.grid.width, pair.grid.height) == (41, 40)
+    assert area.offset == (0, 0) and at == (10, 20) and (area.grid.width, area.grid.height) == (83, 92)
+
+    inner = (500320.0, 4599360.0, 500960.0, 4599680.0)  # columns 32-96, rows 32-64: widened, the whole raster
+    messages = []
+    run_segment(optical, sar, tiny_weights, tmp_path / "lc.tif", tile_size=48, overlap=8, extent=inner,
+                confidence=tmp_path / "c.tif", log=messages.append)
+    assert any("model grid: 128 x 96 (the extent and up to 32 px around it)" in m for m in messages), messages
+    run_segment(optical, sar, tiny_weights, tmp_path / "whole.tif", tile_size=48, overlap=8,
+                confidence=tmp_path / "whole_c.tif")
+    window = gdal.Open(str(tmp_path / "c.tif")).ReadAsArray()
+    whole = gdal.Open(str(tmp_path / "whole_c.tif")).ReadAsArray()
+    assert whole.shape == (96, 128) and window.shape == (32, 64)
+    assert np.array_equal(window, whole[32:64, 32:96])
