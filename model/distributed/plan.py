@@ -7,8 +7,9 @@ the scene's tiles that touch its own pixels, at their places in the scene: the t
 columns that reach into the block are its halo (at least the tile overlap wide).  Every own pixel then gets exactly
 the tiles, weights and summation order of the whole-scene run, and the block keeps only its own pixels.
 
-On the output grid (which differs from the model grid where the inputs are read at the weights' resolution), a
-block's own pixels are the output pixels whose nearest model pixel is one of its own model pixels, as
+On the output grid (which differs from the model grid where the inputs are read at the weights' resolution, and
+around a processing extent, where the model grid also covers the context read around it), a block's own pixels
+are the output pixels whose nearest model pixel is one of its own model pixels, as
 :class:`model.inference.regrid.NearestRegrid` picks them for the whole scene.
 """
 

@@ -152,7 +152,8 @@ def _block_jobs(options, meta, result, log):
         f"{len(blocks)} blocks of at most {options.block_size} px" + (" (strips)." if options.block_width == 0 else
                                                                        "."))
     base = [_scene_signature(scene, options.weights), plan.tile, plan.overlap]
-    jobs = [_Job(b.key, b.key, folder / f"block_{b.key}.tif", base + [b.rows.own, b.cols.own], block_task,
+    jobs = [_Job(b.key, b.key, folder / f"block_{b.key}.tif",
+                 base + [b.rows.own, b.cols.own, b.rows.output, b.cols.output, plan.area_offset], block_task,
                  (plan, b), b.pixels) for b in blocks]
     return jobs, folder, Manifest(folder / "manifest.json")
 

@@ -20,7 +20,7 @@ class ScenePlan:
     overlap: int
     model: object
     output: object
-    area: object       # the optical grid window the model grid covers: the extent widened (run.network_area)
+    area: object       # the optical grid window the model grid covers: an extent widened, else the output grid
     area_offset: tuple  # its (column, row) in the optical raster
     at: tuple           # the output grid's (column, row) in it
     optical_decoding: Decoding

@@ -38,6 +38,8 @@ class InputPair:
         x0, y0 = max(w0, c0 - margin), max(h0, r0 - margin)
         x1 = min(w0 + whole.grid.width, c0 + self.grid.width + margin)
         y1 = min(h0 + whole.grid.height, r0 + self.grid.height + margin)
+        if (x0, y0, x1, y1) == (c0, r0, c0 + self.grid.width, r0 + self.grid.height):
+            return self, (0, 0)  # nothing to widen into: the very same grid, not a recomputed one
         grid = whole.grid.window(x0 - w0, y0 - h0, x1 - x0, y1 - y0)
         return replace(self, grid=grid, offset=(x0, y0)), (c0 - x0, r0 - y0)
 

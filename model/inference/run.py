@@ -77,7 +77,7 @@ def _segment(options, progress, is_cancelled, log):
     area, at = network_area(pair, meta, options)
     model, grid = grids(pair.grid, meta, options, log, area.grid)
     log(f"Output grid: {grid.width} x {grid.height} pixels; model grid: {model.width} x {model.height}"
-        f"{' (the extent and up to %d px around it)' % EXTENT_CONTEXT if area.grid != pair.grid else ''}, tiles of "
+        f"{' (the extent and up to %d px around it)' % EXTENT_CONTEXT if area is not pair else ''}, tiles of "
         f"{min(tile, model.height)} x {min(tile, model.width)} with {overlap} px overlap, batches of {batch_size}.")
 
     outputs = OutputSet(paths, grid, meta, len(pair.optical_bands))
@@ -122,8 +122,9 @@ def network_area(pair, meta, options):
     over the whole overlap; otherwise ``pair`` itself."""
     if options.extent is None or options.output_grid == "model":
         return pair, (0, 0)
-    model, _ = model_grid(pair.grid, meta["gsd_m"], native=options.resolution == "native")
-    ratio = abs(model.geotransform[1] / pair.grid.geotransform[1])
+    whole = pair.whole_overlap().grid  # large enough that the rounding of the model grid's size does not matter
+    model, _ = model_grid(whole, meta["gsd_m"], native=options.resolution == "native")
+    ratio = abs(model.geotransform[1] / whole.geotransform[1])
     return pair.widened(math.ceil(EXTENT_CONTEXT * ratio - 1e-9))
 
 

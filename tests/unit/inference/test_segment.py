@@ -496,3 +496,23 @@ def test_an_extent_is_widened_within_the_inputs_and_cropped_back(tiny_weights, m
     whole = gdal.Open(str(tmp_path / "whole_c.tif")).ReadAsArray()
     assert whole.shape == (96, 128) and window.shape == (32, 64)
     assert np.array_equal(window, whole[32:64, 32:96])
+
+
+def test_a_narrow_extent_still_gets_32_model_pixels_of_context(tiny_weights, make_pair, tmp_path):
+    """2 m optical, weights at 10 m: 32 model pixels are 160 optical pixels on every side, even around a 3 x 3 px
+    extent (whose own model grid would round to 1 pixel of 6 m)."""
+    from model.inference import SegmentOptions
+    from model.inference.decoding import decode_inputs
+    from model.inference.inputs import open_inputs
+    from model.inference.run import network_area
+    from model.weights import open_weights
+    optical, sar = make_pair(96, 128)
+    fine = tmp_path / "fine.tif"
+    gdal.Translate(str(fine), str(optical), xRes=2.0, yRes=2.0, resampleAlg="near")
+    meta = open_weights(tiny_weights).metadata
+    extent = (500600.0, 4599594.0, 500606.0, 4599600.0)  # columns 300-303, rows 200-203 of the 2 m grid
+    options = SegmentOptions(str(fine), str(sar), str(tiny_weights), "unused.tif", extent=extent)
+    pair = decode_inputs(open_inputs(options, meta, print), options.sar_units, print)
+    area, at = network_area(pair, meta, options)
+    assert pair.offset == (300, 200) and at == (160, 160)
+    assert (area.grid.width, area.grid.height) == (323, 323)
