@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from bench.common import ROOT
 
 FOCUS = "flood water"
-SEED = 1234  # model.evaluate's cloud seed: the synthetic clouds of its benchmark
 GROUPS = {"streams": ("optical.", "sar."), "fusion": ("dchf.",), "all": ("optical.", "sar.", "dchf.")}
 DECODER_ZEROED = {"decoder without stride 32": (3,), "decoder without strides 16, 32": (2, 3)}
 
@@ -55,27 +54,19 @@ def zeroed_decoder_inputs(model, stages):
 
 
 def flood_iou(model, meta, data, coverage, indices):
-    """Flood-water IoU of ``model`` on the test patches ``indices``, with synthetic clouds over ``coverage``."""
-    import torch
-    from model.datasets import open_dataset
-    from model.evaluate import evaluate_model
-    from model.training.samples import TrainingSet
-    names = [c["name"] for c in meta["classes"]]
-    reader = open_dataset("ombria", data, "test")
-    synthetic = coverage is not None
-    data_set = TrainingSet(reader, meta["normalization"], indices=indices, cloud_probability=1.0 if synthetic else 0,
-                           coverage=coverage, seed=SEED, detect_clouds=not synthetic)
-    torch.manual_seed(SEED)
-    return evaluate_model(model, data_set, len(names), names, "cpu", 4)["all"]["iou"][FOCUS]
+    """Flood-water IoU of ``model`` on the test patches ``indices``, with synthetic clouds over ``coverage`` (the
+    clouds of ``model.evaluate``'s benchmark: same default seed)."""
+    from model.evaluate import evaluate_built
+    return evaluate_built(model, meta, "ombria", data, "test", coverage, indices=indices)["all"]["iou"][FOCUS]
 
 
 def settings(data):
-    """(label, coverage, patch indices): the whole split and 50 % synthetic cloud over the clear patches."""
+    """(label, coverage, patch indices): ``model.evaluate``'s whole split and 50 % synthetic cloud settings."""
     from model.datasets import open_dataset
-    from model.evaluate import cloudy_patches
+    from model.evaluate import benchmark_settings
     reader = open_dataset("ombria", data, "test")
-    cloudy = set(cloudy_patches(reader))
-    return [("whole split", None, None), ("synthetic 50%", 0.5, [i for i in range(len(reader)) if i not in cloudy])]
+    chosen = benchmark_settings(reader, (0.5,), list(range(len(reader))))
+    return [chosen[0], chosen[-1]]
 
 
 def ablations(model):

@@ -19,19 +19,26 @@ from .errors import EDCDatasetError, EDCError
 from .metrics import SUBSETS, confusion, evaluate_model, focus, scores
 from .plots import plot_iou_vs_cloud, plot_seed_summary
 
-__all__ = ["SUBSETS", "benchmark", "benchmark_table", "cloudy_patches", "confusion", "evaluate_model",
-           "evaluate_weights", "main", "paired_difference", "scores", "seed_summary"]
+__all__ = ["SUBSETS", "benchmark", "benchmark_settings", "benchmark_table", "cloudy_patches", "confusion",
+           "evaluate_built", "evaluate_model", "evaluate_weights", "main", "paired_difference", "scores",
+           "seed_summary"]
 
 
 def evaluate_weights(weights, dataset, data, split="test", coverage=None, device="cpu", batch_size=4, seed=1234,
                      indices=None):
     """Load a weights file and evaluate it on a dataset split (optionally under synthetic clouds)."""
+    from .weights import open_weights
+    weights_file = open_weights(weights)
+    return evaluate_built(weights_file.build_model(device), weights_file.metadata, dataset, data, split, coverage,
+                          device, batch_size, seed, indices)
+
+
+def evaluate_built(model, meta, dataset, data, split="test", coverage=None, device="cpu", batch_size=4, seed=1234,
+                   indices=None):
+    """:func:`evaluate_weights` for a network already built (``meta``: its weights' metadata)."""
     import torch
     from .datasets import open_dataset
     from .training.samples import TrainingSet
-    from .weights import open_weights
-    weights_file = open_weights(weights)
-    model, meta = weights_file.build_model(device), weights_file.metadata
     reader = open_dataset(dataset, data, split)
     names = [c["name"] for c in meta["classes"]]
     if len(names) != reader.num_classes:
@@ -63,10 +70,9 @@ def benchmark(weights, dataset, data, split="test", coverages=(0.0, 0.25, 0.5, 0
     from .datasets import open_dataset
     reader = open_dataset(dataset, data, split)
     patches = list(range(len(reader))) if indices is None else sorted(indices)
-    cloudy = cloudy_patches(reader, patches=patches)
+    settings = benchmark_settings(reader, coverages, patches)
+    cloudy = settings[1][2]
     clear = [i for i in patches if i not in set(cloudy)]
-    settings = [("whole split", None, patches), ("real clouds", None, cloudy)] + \
-        [(f"synthetic {c:.0%}", c, clear) for c in coverages]
     result = {"split": split, "patches": len(patches), "cloudy_patches": [reader[i]["name"] for i in cloudy],
               "clear_patches": len(clear), "models": {}}
     for path in weights:
@@ -84,6 +90,15 @@ def benchmark(weights, dataset, data, split="test", coverages=(0.0, 0.25, 0.5, 0
         (out / "benchmark.md").write_text(benchmark_table(result, focus_class))
         plot_iou_vs_cloud(result, out / "iou_vs_cloud.png", focus_class)
     return result
+
+
+def benchmark_settings(reader, coverages, patches):
+    """(label, synthetic coverage or None, patch indices) of every setting of a benchmark over ``patches``: the whole
+    split, the patches with real clouds, the clear ones under synthetic clouds covering each of ``coverages``."""
+    cloudy = cloudy_patches(reader, patches=patches)
+    clear = [i for i in patches if i not in set(cloudy)]
+    return [("whole split", None, patches), ("real clouds", None, cloudy)] + \
+        [(f"synthetic {c:.0%}", c, clear) for c in coverages]
 
 
 def benchmark_table(result, focus_class=None):

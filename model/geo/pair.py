@@ -30,10 +30,11 @@ class InputPair:
         grid, offset = output_grid(self.optical, self.sar)
         return replace(self, grid=grid, offset=offset)
 
-    def widened(self, margin):
-        """(the same inputs on the grid widened by ``margin`` pixels on every side, within their whole overlap; the
-        (column, row) of the grid in the widened one).  ``grid`` must be the optical raster's window at ``offset``."""
-        whole = self.whole_overlap()
+    def widened(self, margin, whole=None):
+        """(the same inputs on the grid widened by ``margin`` pixels on every side, within their whole overlap
+        (``whole``, if already made: :meth:`whole_overlap`); the (column, row) of the grid in the widened one).
+        ``grid`` must be the optical raster's window at ``offset``."""
+        whole = self.whole_overlap() if whole is None else whole
         (c0, r0), (w0, h0) = self.offset, whole.offset
         x0, y0 = max(w0, c0 - margin), max(h0, r0 - margin)
         x1 = min(w0 + whole.grid.width, c0 + self.grid.width + margin)

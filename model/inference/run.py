@@ -122,10 +122,10 @@ def network_area(pair, meta, options):
     over the whole overlap; otherwise ``pair`` itself."""
     if options.extent is None or options.output_grid == "model":
         return pair, (0, 0)
-    whole = pair.whole_overlap().grid  # large enough that the rounding of the model grid's size does not matter
-    model, _ = model_grid(whole, meta["gsd_m"], native=options.resolution == "native")
-    ratio = abs(model.geotransform[1] / whole.geotransform[1])
-    return pair.widened(math.ceil(EXTENT_CONTEXT * ratio - 1e-9))
+    whole = pair.whole_overlap()  # large enough that the rounding of the model grid's size does not matter
+    model, _ = model_grid(whole.grid, meta["gsd_m"], native=options.resolution == "native")
+    ratio = abs(model.geotransform[1] / whole.grid.geotransform[1])
+    return pair.widened(math.ceil(EXTENT_CONTEXT * ratio - 1e-9), whole)
 
 
 def grids(grid, meta, options, log, area=None):
